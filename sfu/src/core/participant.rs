@@ -1,0 +1,209 @@
+//! One participant's WebRTC session inside a shard: what it publishes, what it receives, and the
+//! server side of its SDP negotiation.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use str0m::change::SdpPendingOffer;
+use str0m::media::{Direction, MediaKind, Mid, Rid};
+use str0m::Rtc;
+
+use super::keyframe::{KeyframeGate, KEYFRAME_REQUEST_INTERVAL};
+use crate::command::{MediaEvent, TrackKind};
+use crate::ids::{ParticipantId, RoomId};
+
+/// A track as its publisher sent it: the publisher and the m-line it arrives on.
+pub(crate) type SourceTrack = (ParticipantId, Mid);
+
+/// A track this participant sends to the shard.
+#[derive(Debug)]
+pub(crate) struct PublishedTrack {
+    pub kind: MediaKind,
+    pub keyframes: KeyframeGate,
+    /// The simulcast layer forwarded (until layer selection arrives: the first one seen).
+    pub forwarded_rid: Option<Rid>,
+}
+
+impl PublishedTrack {
+    pub fn new(kind: MediaKind) -> Self {
+        PublishedTrack {
+            kind,
+            keyframes: KeyframeGate::new(KEYFRAME_REQUEST_INTERVAL),
+            forwarded_rid: None,
+        }
+    }
+}
+
+/// Where the m-line that carries one remote track to this participant stands in negotiation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutState {
+    /// Wants an m-line in the next offer.
+    ToOpen,
+    /// Offered on `Mid`, answer awaited.
+    Negotiating(Mid),
+    /// Negotiated: media is written to `Mid`.
+    Open(Mid),
+    /// Its publisher left: the m-line is to be stopped in the next offer.
+    ToStop(Mid),
+    /// Stop offered, answer awaited; then the entry goes.
+    NegotiatingStop(Mid),
+}
+
+/// A remote track this participant receives.
+#[derive(Debug)]
+pub(crate) struct Subscription {
+    pub kind: MediaKind,
+    pub state: OutState,
+    /// The publisher left while the m-line was being offered: stop it once the answer is in.
+    pub orphaned: bool,
+}
+
+impl Subscription {
+    pub fn open_mid(&self) -> Option<Mid> {
+        match self.state {
+            OutState::Open(mid) => Some(mid),
+            _ => None,
+        }
+    }
+}
+
+/// A participant's session in the shard.
+#[derive(Debug)]
+pub(crate) struct Participant {
+    pub room: RoomId,
+    pub rtc: Rtc,
+    /// When str0m next wants `Input::Timeout`.
+    pub next_timeout: Instant,
+    pub published: HashMap<Mid, PublishedTrack>,
+    pub subscriptions: HashMap<SourceTrack, Subscription>,
+    pub pending_offer: Option<SdpPendingOffer>,
+    pub connected: bool,
+}
+
+impl Participant {
+    pub fn new(room: RoomId, rtc: Rtc, now: Instant) -> Self {
+        Participant {
+            room,
+            rtc,
+            next_timeout: now,
+            published: HashMap::new(),
+            subscriptions: HashMap::new(),
+            pending_offer: None,
+            connected: false,
+        }
+    }
+
+    /// Starts receiving `source` (another participant's track).
+    pub fn subscribe(&mut self, source: SourceTrack, kind: MediaKind) {
+        self.subscriptions.entry(source).or_insert(Subscription {
+            kind,
+            state: OutState::ToOpen,
+            orphaned: false,
+        });
+    }
+
+    /// Stops receiving every track of `publisher`, who left.
+    pub fn unsubscribe_all_of(&mut self, publisher: ParticipantId) {
+        self.subscriptions.retain(|(from, _), sub| {
+            if *from != publisher {
+                return true;
+            }
+            match sub.state {
+                OutState::ToOpen => return false,
+                OutState::Negotiating(_) => sub.orphaned = true,
+                OutState::Open(mid) => sub.state = OutState::ToStop(mid),
+                OutState::ToStop(_) | OutState::NegotiatingStop(_) => {}
+            }
+            true
+        });
+    }
+
+    /// The source track whose media goes out on `mid`.
+    pub fn source_of(&self, mid: Mid) -> Option<SourceTrack> {
+        self.subscriptions
+            .iter()
+            .find(|(_, sub)| sub.open_mid() == Some(mid))
+            .map(|(source, _)| *source)
+    }
+
+    /// If the m-lines to other participants' tracks changed and no offer is outstanding, makes the
+    /// next offer. Returns the events for the control plane: `TrackAdded`/`TrackRemoved` first,
+    /// then the `Offer` that carries them.
+    pub fn negotiate(&mut self) -> Vec<MediaEvent> {
+        let mut events = Vec::new();
+        if self.pending_offer.is_some() {
+            return events;
+        }
+        let mut change = self.rtc.sdp_api();
+        for ((publisher, _), sub) in self.subscriptions.iter_mut() {
+            match sub.state {
+                OutState::ToOpen => {
+                    let stream_id = publisher.to_string();
+                    let mid = change.add_media(
+                        sub.kind,
+                        Direction::SendOnly,
+                        Some(stream_id),
+                        None,
+                        None,
+                    );
+                    sub.state = OutState::Negotiating(mid);
+                    events.push(MediaEvent::TrackAdded {
+                        mid: mid.to_string(),
+                        publisher: *publisher,
+                        kind: track_kind(sub.kind),
+                    });
+                }
+                OutState::ToStop(mid) => {
+                    change.stop_media(mid);
+                    sub.state = OutState::NegotiatingStop(mid);
+                    events.push(MediaEvent::TrackRemoved {
+                        mid: mid.to_string(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        if !change.has_changes() {
+            return events;
+        }
+        if let Some((offer, pending)) = change.apply() {
+            self.pending_offer = Some(pending);
+            events.push(MediaEvent::Offer {
+                sdp: offer.to_sdp_string(),
+            });
+        }
+        events
+    }
+
+    /// The client answered the outstanding offer (`accepted`), or its answer was unusable and the
+    /// offer is void. Moves every m-line on; returns the tracks that just opened.
+    pub fn settle_offer(&mut self, accepted: bool) -> Vec<SourceTrack> {
+        let mut opened = Vec::new();
+        self.subscriptions.retain(|source, sub| {
+            match (sub.state, accepted) {
+                (OutState::Negotiating(mid), true) if sub.orphaned => {
+                    sub.state = OutState::ToStop(mid);
+                }
+                (OutState::Negotiating(mid), true) => {
+                    sub.state = OutState::Open(mid);
+                    opened.push(*source);
+                }
+                (OutState::Negotiating(_), false) if sub.orphaned => return false,
+                (OutState::Negotiating(_), false) => sub.state = OutState::ToOpen,
+                (OutState::NegotiatingStop(_), true) => return false,
+                (OutState::NegotiatingStop(mid), false) => sub.state = OutState::ToStop(mid),
+                _ => {}
+            }
+            true
+        });
+        opened
+    }
+}
+
+/// The control plane's name for a str0m media kind.
+pub(crate) fn track_kind(kind: MediaKind) -> TrackKind {
+    match kind {
+        MediaKind::Audio => TrackKind::Audio,
+        MediaKind::Video => TrackKind::Video,
+    }
+}

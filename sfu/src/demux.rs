@@ -1,0 +1,178 @@
+//! Which participant a datagram belongs to, without scanning every session.
+//!
+//! A STUN binding request names the session in its USERNAME ("our-ufrag:their-ufrag"), and every
+//! participant gets its own ufrag. The source address of a STUN request is then remembered, so DTLS,
+//! SRTP and SRTCP datagrams (which carry no such name) are found by their 4-tuple. Both lookups are
+//! one hash probe.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use str0m::ice::StunMessage;
+
+use crate::ids::ParticipantId;
+
+/// How many source addresses one participant may hold (ICE may try a few before nominating one).
+/// Keeps a peer that sprays STUN from many ports from growing the map without bound.
+const MAX_ADDRS_PER_PARTICIPANT: usize = 8;
+
+/// The routing table of one shard's socket.
+#[derive(Debug, Default)]
+pub struct Demux {
+    by_ufrag: HashMap<String, ParticipantId>,
+    by_addr: HashMap<SocketAddr, ParticipantId>,
+    addrs_of: HashMap<ParticipantId, Vec<SocketAddr>>,
+}
+
+/// Why a datagram found no participant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Miss {
+    /// STUN whose username names no session here.
+    UnknownUfrag,
+    /// STUN that does not parse, or has no username.
+    BadStun,
+    /// Not STUN, from an address no session has used.
+    UnknownSource,
+}
+
+impl Demux {
+    /// Routes STUN with `ufrag` to `participant` from now on. Returns false if the ufrag is taken.
+    pub fn insert_ufrag(&mut self, ufrag: &str, participant: ParticipantId) -> bool {
+        if self.by_ufrag.contains_key(ufrag) {
+            return false;
+        }
+        self.by_ufrag.insert(ufrag.to_owned(), participant);
+        self.addrs_of.entry(participant).or_default();
+        true
+    }
+
+    /// Whether `ufrag` is in use.
+    pub fn has_ufrag(&self, ufrag: &str) -> bool {
+        self.by_ufrag.contains_key(ufrag)
+    }
+
+    /// Finds the participant a datagram from `source` belongs to, learning the address from STUN.
+    pub fn route(&mut self, source: SocketAddr, datagram: &[u8]) -> Result<ParticipantId, Miss> {
+        if !is_stun(datagram) {
+            return self.by_addr.get(&source).copied().ok_or(Miss::UnknownSource);
+        }
+        let stun = StunMessage::parse(datagram).map_err(|_| Miss::BadStun)?;
+        let (ours, _theirs) = stun.split_username().ok_or(Miss::BadStun)?;
+        let participant = *self.by_ufrag.get(ours).ok_or(Miss::UnknownUfrag)?;
+        self.learn(source, participant);
+        Ok(participant)
+    }
+
+    /// Forgets everything about `participant`.
+    pub fn remove(&mut self, participant: ParticipantId) {
+        self.by_ufrag.retain(|_, p| *p != participant);
+        for addr in self.addrs_of.remove(&participant).unwrap_or_default() {
+            if self.by_addr.get(&addr) == Some(&participant) {
+                self.by_addr.remove(&addr);
+            }
+        }
+    }
+
+    /// Entries held, for the leak checks: (ufrags, addresses).
+    pub fn len(&self) -> (usize, usize) {
+        (self.by_ufrag.len(), self.by_addr.len())
+    }
+
+    /// True when nothing is routed.
+    pub fn is_empty(&self) -> bool {
+        self.by_ufrag.is_empty() && self.by_addr.is_empty() && self.addrs_of.is_empty()
+    }
+
+    fn learn(&mut self, source: SocketAddr, participant: ParticipantId) {
+        match self.by_addr.insert(source, participant) {
+            Some(previous) if previous == participant => return,
+            Some(previous) => {
+                // The address moved to another session (a port reused after a reconnect).
+                if let Some(list) = self.addrs_of.get_mut(&previous) {
+                    list.retain(|a| *a != source);
+                }
+            }
+            None => {}
+        }
+        let list = self.addrs_of.entry(participant).or_default();
+        list.push(source);
+        if list.len() > MAX_ADDRS_PER_PARTICIPANT {
+            let oldest = list.remove(0);
+            self.by_addr.remove(&oldest);
+        }
+    }
+}
+
+/// RFC 7983 demultiplexing: STUN starts with 0 or 1 and is at least a header long.
+fn is_stun(datagram: &[u8]) -> bool {
+    datagram.len() >= 20 && datagram[0] < 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use str0m::ice::{StunMessage, TransId};
+
+    fn binding(username: &str) -> Vec<u8> {
+        let msg = StunMessage::binding_request(username, TransId::new(), true, 0, 1, false);
+        let mut buf = vec![0u8; 1500];
+        let n = msg
+            .to_bytes(Some(b"password"), &mut buf, |key, parts| {
+                let _ = (key, parts);
+                [0; 20]
+            })
+            .expect("serialize stun");
+        buf.truncate(n);
+        buf
+    }
+
+    fn addr(port: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    }
+
+    #[test]
+    fn stun_routes_by_ufrag_then_media_by_address() {
+        let mut demux = Demux::default();
+        assert!(demux.insert_ufrag("abc", ParticipantId(1)));
+        assert!(demux.insert_ufrag("def", ParticipantId(2)));
+        assert_eq!(demux.route(addr(5000), &[0x80, 0x60, 0, 1]), Err(Miss::UnknownSource));
+        assert_eq!(demux.route(addr(5000), &binding("def:client")), Ok(ParticipantId(2)));
+        assert_eq!(demux.route(addr(5000), &[0x80, 0x60, 0, 1]), Ok(ParticipantId(2)));
+        assert_eq!(demux.route(addr(5001), &binding("zzz:client")), Err(Miss::UnknownUfrag));
+    }
+
+    #[test]
+    fn duplicate_ufrag_is_refused() {
+        let mut demux = Demux::default();
+        assert!(demux.insert_ufrag("abc", ParticipantId(1)));
+        assert!(!demux.insert_ufrag("abc", ParticipantId(2)));
+    }
+
+    #[test]
+    fn remove_forgets_ufrag_and_addresses() {
+        let mut demux = Demux::default();
+        demux.insert_ufrag("abc", ParticipantId(1));
+        demux.route(addr(6000), &binding("abc:x")).expect("routed");
+        demux.remove(ParticipantId(1));
+        assert!(demux.is_empty());
+        assert_eq!(demux.route(addr(6000), &[0x80, 0x60, 0, 1]), Err(Miss::UnknownSource));
+    }
+
+    #[test]
+    fn a_peer_spraying_ports_holds_a_bounded_number_of_addresses() {
+        let mut demux = Demux::default();
+        demux.insert_ufrag("abc", ParticipantId(1));
+        for port in 0..1000 {
+            demux.route(addr(10_000 + port), &binding("abc:x")).expect("routed");
+        }
+        assert_eq!(demux.len(), (1, MAX_ADDRS_PER_PARTICIPANT));
+    }
+
+    #[test]
+    fn garbage_is_a_miss_not_a_panic() {
+        let mut demux = Demux::default();
+        for junk in [&[][..], &[0u8; 19][..], &[1u8; 40][..], &[0xff; 3][..]] {
+            assert!(demux.route(addr(1), junk).is_err());
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! A shard's gauges and counters, published for the control plane's metrics without a lock.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::core::{Counters, Gauges};
+
+/// Written by the shard thread, read by anyone.
+#[derive(Debug, Default)]
+pub struct ShardStats {
+    rooms: AtomicU64,
+    participants: AtomicU64,
+    published_tracks: AtomicU64,
+    subscriptions: AtomicU64,
+    demux_entries: AtomicU64,
+    forwarded: AtomicU64,
+    dropped: AtomicU64,
+    keyframe_requests_sent: AtomicU64,
+    datagrams_in: AtomicU64,
+    datagrams_out: AtomicU64,
+}
+
+/// A copy of one shard's stats at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    pub rooms: u64,
+    pub participants: u64,
+    pub published_tracks: u64,
+    pub subscriptions: u64,
+    pub demux_entries: u64,
+    pub forwarded: u64,
+    pub dropped: u64,
+    pub keyframe_requests_sent: u64,
+    pub datagrams_in: u64,
+    pub datagrams_out: u64,
+}
+
+impl ShardStats {
+    pub(crate) fn publish(&self, gauges: &Gauges, counters: &Counters, io: (u64, u64)) {
+        let set = |cell: &AtomicU64, v: u64| cell.store(v, Ordering::Relaxed);
+        set(&self.rooms, gauges.rooms as u64);
+        set(&self.participants, gauges.participants as u64);
+        set(&self.published_tracks, gauges.published_tracks as u64);
+        set(&self.subscriptions, gauges.subscriptions as u64);
+        set(
+            &self.demux_entries,
+            (gauges.demux_ufrags + gauges.demux_addrs) as u64,
+        );
+        set(&self.forwarded, counters.forwarded);
+        let dropped = counters.dropped_unknown_source
+            + counters.dropped_unknown_ufrag
+            + counters.dropped_bad_stun
+            + counters.dropped_malformed
+            + counters.dropped_unselected_layer
+            + counters.dropped_codec_mismatch
+            + counters.dropped_write_failed;
+        set(&self.dropped, dropped);
+        set(&self.keyframe_requests_sent, counters.keyframe_requests_sent);
+        set(&self.datagrams_in, io.0);
+        set(&self.datagrams_out, io.1);
+    }
+
+    /// Reads every value.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        let get = |cell: &AtomicU64| cell.load(Ordering::Relaxed);
+        StatsSnapshot {
+            rooms: get(&self.rooms),
+            participants: get(&self.participants),
+            published_tracks: get(&self.published_tracks),
+            subscriptions: get(&self.subscriptions),
+            demux_entries: get(&self.demux_entries),
+            forwarded: get(&self.forwarded),
+            dropped: get(&self.dropped),
+            keyframe_requests_sent: get(&self.keyframe_requests_sent),
+            datagrams_in: get(&self.datagrams_in),
+            datagrams_out: get(&self.datagrams_out),
+        }
+    }
+}

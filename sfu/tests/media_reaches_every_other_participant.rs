@@ -1,0 +1,75 @@
+//! Forwarding: in a room of three, everyone receives everyone else's audio and video, never their own.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Net;
+use sfu::{MediaEvent, TrackKind};
+
+#[test]
+fn three_publishers_each_receive_the_other_two() {
+    let mut net = Net::new();
+    let clients: Vec<usize> = (0..3).map(|_| net.join(7)).collect();
+    net.connect_all();
+    // Two seconds: 100 Opus frames and 50 video frames per publisher, plenty of slack for the
+    // renegotiations that follow each join.
+    net.progress(Duration::from_secs(2));
+
+    for &me in &clients {
+        let client = net.client(me);
+        // Each subscriber gets one audio and one video m-line per other participant.
+        assert_eq!(client.tracks.len(), 4, "{}: tracks {:?}", client.id, client.tracks);
+        assert!(
+            client.tracks.values().all(|(publisher, _)| *publisher != client.id),
+            "{} was offered its own track",
+            client.id
+        );
+        for &other in clients.iter().filter(|&&o| o != me) {
+            let publisher = net.client(other);
+            let audio = client.received_from(publisher.id, TrackKind::Audio);
+            let video = client.received_from(publisher.id, TrackKind::Video);
+            // Allow for the frames sent before the subscriber's m-line was negotiated.
+            assert!(audio.frames >= 50, "{} got {audio:?} audio from {}", client.id, publisher.id);
+            assert!(video.frames >= 25, "{} got {video:?} video from {}", client.id, publisher.id);
+            // Decodable from the start: the first video frame forwarded to it was a keyframe.
+            assert!(video.keyframes >= 1, "{} got no keyframe from {}", client.id, publisher.id);
+            // The core never forwards more than was sent.
+            assert!(video.frames <= publisher.video_frames_sent);
+        }
+        assert_eq!(client.unannounced_frames(), 0, "{}: media on an unknown m-line", client.id);
+        assert!(client.saw(&MediaEvent::Connected));
+        assert!(!client.events.iter().any(|e| matches!(e, MediaEvent::Rejected(_))));
+    }
+
+    let counters = net.core.counters();
+    assert_eq!(counters.dropped_codec_mismatch, 0, "{counters:?}");
+    assert_eq!(counters.dropped_write_failed, 0, "{counters:?}");
+    assert_eq!(counters.dropped_malformed, 0, "{counters:?}");
+    let gauges = net.core.gauges();
+    assert_eq!((gauges.rooms, gauges.participants), (1, 3));
+    assert_eq!((gauges.published_tracks, gauges.subscriptions), (6, 12));
+}
+
+#[test]
+fn rooms_do_not_leak_into_each_other() {
+    let mut net = Net::new();
+    let a = [net.join(1), net.join(1)];
+    let b = [net.join(2), net.join(2)];
+    net.connect_all();
+    net.progress(Duration::from_secs(1));
+
+    for (room, other) in [(a, b), (b, a)] {
+        for &me in &room {
+            let client = net.client(me);
+            assert_eq!(client.tracks.len(), 2, "{}: tracks {:?}", client.id, client.tracks);
+            for &stranger in &other {
+                let stranger = net.client(stranger).id;
+                assert!(client.tracks.values().all(|(p, _)| *p != stranger));
+            }
+            let peer = net.client(room[usize::from(room[0] == me)]).id;
+            assert!(client.received_from(peer, TrackKind::Video).frames > 0);
+        }
+    }
+    assert_eq!(net.core.gauges().rooms, 2);
+}

@@ -1,0 +1,248 @@
+//! The server's configuration: one typed struct, read from a TOML file, then `CLASSROOM_*`
+//! environment variables, then command-line flags (each later source wins).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde::{Deserialize, Serialize};
+
+/// Everything the server can be told. Defaults run on a laptop with nothing else installed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address of the HTTP/WebSocket server.
+    pub http: SocketAddr,
+    /// Base URL put in invitation links (e.g. `https://classe.example.org`). When unset, links use
+    /// the `Host` the request came to.
+    pub public_url: Option<String>,
+    /// When set, `POST /api/rooms` requires `Authorization: Bearer <admin_key>`. When unset, only
+    /// loopback clients may create classes.
+    pub admin_key: Option<String>,
+    /// How long invitation links stay valid after the class is created.
+    pub token_ttl_secs: u64,
+    /// Most participants in one class.
+    pub max_participants_per_room: usize,
+    /// The media plane.
+    pub media: MediaSection,
+}
+
+/// How the media plane listens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MediaSection {
+    /// Shard threads, each with a UDP socket. 0 means one per CPU core.
+    pub shards: usize,
+    /// Address the media sockets bind to.
+    pub bind_ip: IpAddr,
+    /// Address given to browsers as the ICE host candidate (the server's public address).
+    pub public_ip: IpAddr,
+    /// UDP port of shard 0; shard i listens on `udp_port_base + i`. 0 lets the OS pick.
+    pub udp_port_base: u16,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            http: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+            public_url: None,
+            admin_key: None,
+            token_ttl_secs: 12 * 3600,
+            max_participants_per_room: 100,
+            media: MediaSection::default(),
+        }
+    }
+}
+
+impl Default for MediaSection {
+    fn default() -> Self {
+        MediaSection {
+            shards: 0,
+            bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            public_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            udp_port_base: 40000,
+        }
+    }
+}
+
+/// Command-line flags; each also reads a `CLASSROOM_*` environment variable.
+#[derive(Debug, Default, Parser)]
+#[command(name = "classroom", version, about = "Sovereign virtual-classroom media server")]
+pub struct Flags {
+    /// TOML configuration file.
+    #[arg(long, env = "CLASSROOM_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// HTTP listen address, e.g. 127.0.0.1:8080.
+    #[arg(long, env = "CLASSROOM_HTTP")]
+    pub http: Option<SocketAddr>,
+    /// Base URL for invitation links.
+    #[arg(long, env = "CLASSROOM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Key required to create classes.
+    #[arg(long, env = "CLASSROOM_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
+    /// Invitation link lifetime in seconds.
+    #[arg(long, env = "CLASSROOM_TOKEN_TTL_SECS")]
+    pub token_ttl_secs: Option<u64>,
+    /// Most participants in one class.
+    #[arg(long, env = "CLASSROOM_MAX_PARTICIPANTS_PER_ROOM")]
+    pub max_participants_per_room: Option<usize>,
+    /// Media shard threads (0: one per core).
+    #[arg(long, env = "CLASSROOM_SHARDS")]
+    pub shards: Option<usize>,
+    /// Address the media sockets bind to.
+    #[arg(long, env = "CLASSROOM_MEDIA_BIND_IP")]
+    pub media_bind_ip: Option<IpAddr>,
+    /// Address announced to browsers for media.
+    #[arg(long, env = "CLASSROOM_PUBLIC_IP")]
+    pub public_ip: Option<IpAddr>,
+    /// UDP port of the first shard (0: let the OS pick).
+    #[arg(long, env = "CLASSROOM_UDP_PORT_BASE")]
+    pub udp_port_base: Option<u16>,
+}
+
+/// A configuration that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads the file named by the flags (if any), then applies the flags and env variables.
+    pub fn load(flags: &Flags) -> Result<Config, ConfigError> {
+        let mut config = match &flags.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        config.apply(flags);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads a TOML file; fields it leaves out keep their defaults.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
+    }
+
+    fn apply(&mut self, flags: &Flags) {
+        fn set<T: Clone>(field: &mut T, value: &Option<T>) {
+            if let Some(v) = value {
+                *field = v.clone();
+            }
+        }
+        set(&mut self.http, &flags.http);
+        if flags.public_url.is_some() {
+            self.public_url.clone_from(&flags.public_url);
+        }
+        if flags.admin_key.is_some() {
+            self.admin_key.clone_from(&flags.admin_key);
+        }
+        set(&mut self.token_ttl_secs, &flags.token_ttl_secs);
+        set(
+            &mut self.max_participants_per_room,
+            &flags.max_participants_per_room,
+        );
+        set(&mut self.media.shards, &flags.shards);
+        set(&mut self.media.bind_ip, &flags.media_bind_ip);
+        set(&mut self.media.public_ip, &flags.public_ip);
+        set(&mut self.media.udp_port_base, &flags.udp_port_base);
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.admin_key.as_deref().is_some_and(|k| k.len() < 16) {
+            return Err(ConfigError::Invalid(
+                "admin_key must be at least 16 characters".into(),
+            ));
+        }
+        if self.media.public_ip.is_unspecified() {
+            return Err(ConfigError::Invalid(
+                "media.public_ip must be an address browsers can reach, not 0.0.0.0 or ::".into(),
+            ));
+        }
+        if self.max_participants_per_room == 0 {
+            return Err(ConfigError::Invalid(
+                "max_participants_per_room must be at least 1".into(),
+            ));
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(ConfigError::Invalid(format!(
+                    "public_url must start with http:// or https://, got {url:?}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Shard count with 0 resolved to the number of cores.
+    pub fn shard_count(&self) -> usize {
+        match self.media.shards {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_embedded_laptop_setup() {
+        let config = Config::load(&Flags::default()).expect("defaults are valid");
+        assert_eq!(config.http.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.media.public_ip.to_string(), "127.0.0.1");
+        assert!(config.admin_key.is_none());
+    }
+
+    #[test]
+    fn file_then_flags_override_in_order() {
+        let dir = std::env::temp_dir().join(format!("classroom-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("c.toml");
+        std::fs::write(
+            &path,
+            "http = \"127.0.0.1:9000\"\ntoken_ttl_secs = 60\n[media]\nudp_port_base = 5000\n",
+        )
+        .expect("write");
+        let flags = Flags {
+            config: Some(path),
+            token_ttl_secs: Some(5),
+            ..Flags::default()
+        };
+        let config = Config::load(&flags).expect("valid");
+        assert_eq!(config.http.port(), 9000);
+        assert_eq!(config.media.udp_port_base, 5000);
+        assert_eq!(config.token_ttl_secs, 5);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused_with_a_reason() {
+        let err = toml::from_str::<Config>("htp = \"x\"").expect_err("typo refused");
+        assert!(err.to_string().contains("htp"));
+        let flags = Flags {
+            admin_key: Some("short".into()),
+            ..Flags::default()
+        };
+        let err = Config::load(&flags).expect_err("short key refused");
+        assert!(err.to_string().contains("admin_key"));
+    }
+}

@@ -1,0 +1,14 @@
+//! Control plane of the classroom server: configuration, the JSON protocol, rooms and tokens, the
+//! HTTP/WebSocket server, and the embedded web client. The `classroom` binary is `main.rs`.
+
+pub mod assets;
+pub mod config;
+pub mod names;
+pub mod protocol;
+pub mod rooms;
+pub mod server;
+pub mod session;
+pub mod tokens;
+
+pub use config::{Config, Flags};
+pub use server::Server;

@@ -1,0 +1,299 @@
+//! The classes of this node: who may join (capability tokens), who is in, and which shard holds
+//! each class's media.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use sfu::{ParticipantId, RoomId};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::protocol::{ErrorCode, ParticipantInfo, ProtocolError, Role, ServerMessage};
+use crate::tokens::{random_token, secret_eq};
+
+/// Where messages for one connected participant go.
+pub type Outbox = UnboundedSender<ServerMessage>;
+
+/// Every class on this node.
+#[derive(Debug)]
+pub struct Rooms {
+    rooms: Mutex<HashMap<String, Arc<Room>>>,
+    next_room: AtomicU64,
+    next_participant: AtomicU64,
+    shard_count: usize,
+    token_ttl: Duration,
+    max_participants: usize,
+}
+
+/// One class.
+#[derive(Debug)]
+pub struct Room {
+    /// Public id (in URLs): 128 random bits.
+    pub id: String,
+    /// The media plane's id.
+    pub key: RoomId,
+    /// The shard that holds the class's media.
+    pub shard: usize,
+    pub teacher_token: String,
+    pub pupil_token: String,
+    expires_at: Instant,
+    members: Mutex<HashMap<ParticipantId, Member>>,
+}
+
+#[derive(Debug)]
+struct Member {
+    info: ParticipantInfo,
+    outbox: Outbox,
+}
+
+/// A participant let into a class.
+#[derive(Debug)]
+pub struct Admission {
+    pub room: Arc<Room>,
+    pub id: ParticipantId,
+    pub you: ParticipantInfo,
+    /// Who was there already.
+    pub others: Vec<ParticipantInfo>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic elsewhere must not take every class down with it: the data is still consistent
+    // because no critical section leaves it half-updated.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Rooms {
+    pub fn new(shard_count: usize, token_ttl: Duration, max_participants: usize) -> Self {
+        Rooms {
+            rooms: Mutex::new(HashMap::new()),
+            next_room: AtomicU64::new(1),
+            next_participant: AtomicU64::new(1),
+            shard_count: shard_count.max(1),
+            token_ttl,
+            max_participants,
+        }
+    }
+
+    /// Creates a class on the shard holding the fewest classes.
+    pub fn create(&self, now: Instant) -> Arc<Room> {
+        let mut rooms = lock(&self.rooms);
+        let mut load = vec![0usize; self.shard_count];
+        for room in rooms.values() {
+            load[room.shard] += 1;
+        }
+        let shard = (0..self.shard_count)
+            .min_by_key(|s| load[*s])
+            .unwrap_or_default();
+        let room = Arc::new(Room {
+            id: random_token(),
+            key: RoomId(self.next_room.fetch_add(1, Ordering::Relaxed)),
+            shard,
+            teacher_token: random_token(),
+            pupil_token: random_token(),
+            expires_at: now + self.token_ttl,
+            members: Mutex::new(HashMap::new()),
+        });
+        rooms.insert(room.id.clone(), room.clone());
+        room
+    }
+
+    /// Lets a participant in, if the room exists, the token is one of its own and still valid, and
+    /// there is room. Tells the others.
+    pub fn admit(
+        &self,
+        room_id: &str,
+        token: &str,
+        name: String,
+        outbox: Outbox,
+        now: Instant,
+    ) -> Result<Admission, ProtocolError> {
+        let room = lock(&self.rooms).get(room_id).cloned().ok_or_else(|| {
+            ProtocolError::new(
+                ErrorCode::NoSuchRoom,
+                "this class does not exist or has ended; ask your teacher for a new link",
+            )
+        })?;
+        let role = if secret_eq(token, &room.teacher_token) {
+            Role::Teacher
+        } else if secret_eq(token, &room.pupil_token) {
+            Role::Pupil
+        } else {
+            return Err(ProtocolError::new(
+                ErrorCode::BadToken,
+                "this link is not valid for this class; check that it was copied whole",
+            ));
+        };
+        if now >= room.expires_at {
+            return Err(ProtocolError::new(
+                ErrorCode::TokenExpired,
+                "this link has expired; ask your teacher for a new one",
+            ));
+        }
+        let id = ParticipantId(self.next_participant.fetch_add(1, Ordering::Relaxed));
+        let you = ParticipantInfo {
+            id: id.to_string(),
+            name,
+            role,
+            audio: true,
+            video: true,
+        };
+        let mut members = lock(&room.members);
+        if members.len() >= self.max_participants {
+            return Err(ProtocolError::new(
+                ErrorCode::RoomFull,
+                format!("this class is full ({} participants)", self.max_participants),
+            ));
+        }
+        let others: Vec<_> = members.values().map(|m| m.info.clone()).collect();
+        for member in members.values() {
+            let _ = member.outbox.send(ServerMessage::ParticipantJoined {
+                participant: you.clone(),
+            });
+        }
+        members.insert(
+            id,
+            Member {
+                info: you.clone(),
+                outbox,
+            },
+        );
+        drop(members);
+        Ok(Admission {
+            room,
+            id,
+            you,
+            others,
+        })
+    }
+
+    /// Removes expired classes that nobody is in. Returns how many went.
+    pub fn sweep(&self, now: Instant) -> usize {
+        let mut rooms = lock(&self.rooms);
+        let before = rooms.len();
+        rooms.retain(|_, room| now < room.expires_at || room.member_count() > 0);
+        before - rooms.len()
+    }
+
+    /// Number of classes.
+    pub fn len(&self) -> usize {
+        lock(&self.rooms).len()
+    }
+
+    /// True when there is no class.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of participants over all classes.
+    pub fn participant_count(&self) -> usize {
+        lock(&self.rooms).values().map(|r| r.member_count()).sum()
+    }
+}
+
+impl Room {
+    /// Takes a participant out and tells the others.
+    pub fn leave(&self, id: ParticipantId) {
+        let mut members = lock(&self.members);
+        if members.remove(&id).is_none() {
+            return;
+        }
+        for member in members.values() {
+            let _ = member.outbox.send(ServerMessage::ParticipantLeft { id: id.to_string() });
+        }
+    }
+
+    /// Records a participant's mic/camera state and tells the others.
+    pub fn update_media_state(&self, id: ParticipantId, audio: bool, video: bool) {
+        let mut members = lock(&self.members);
+        let Some(member) = members.get_mut(&id) else {
+            return;
+        };
+        member.info.audio = audio;
+        member.info.video = video;
+        let info = member.info.clone();
+        for (other, member) in members.iter() {
+            if *other != id {
+                let _ = member.outbox.send(ServerMessage::ParticipantUpdated {
+                    participant: info.clone(),
+                });
+            }
+        }
+    }
+
+    /// Number of participants in the class.
+    pub fn member_count(&self) -> usize {
+        lock(&self.members).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::mpsc::unbounded_channel;
+
+    fn rooms() -> Rooms {
+        Rooms::new(2, Duration::from_secs(60), 2)
+    }
+
+    #[test]
+    fn classes_spread_over_shards() {
+        let rooms = rooms();
+        let now = Instant::now();
+        let shards: Vec<_> = (0..4).map(|_| rooms.create(now).shard).collect();
+        assert_eq!(shards.iter().filter(|s| **s == 0).count(), 2);
+        assert_eq!(shards.iter().filter(|s| **s == 1).count(), 2);
+    }
+
+    #[test]
+    fn tokens_decide_the_role_and_others_are_refused() {
+        let rooms = rooms();
+        let now = Instant::now();
+        let room = rooms.create(now);
+        let (tx, _rx) = unbounded_channel();
+        let teacher = rooms
+            .admit(&room.id, &room.teacher_token, "T".into(), tx.clone(), now)
+            .expect("teacher admitted");
+        assert_eq!(teacher.you.role, Role::Teacher);
+        let pupil = rooms
+            .admit(&room.id, &room.pupil_token, "P".into(), tx.clone(), now)
+            .expect("pupil admitted");
+        assert_eq!(pupil.you.role, Role::Pupil);
+        assert_eq!(pupil.others.len(), 1);
+        let code = |r: Result<Admission, ProtocolError>| r.map(|_| ()).map_err(|e| e.code);
+        assert_eq!(
+            code(rooms.admit(&room.id, "forged", "X".into(), tx.clone(), now)),
+            Err(ErrorCode::BadToken)
+        );
+        assert_eq!(
+            code(rooms.admit("nope", &room.pupil_token, "X".into(), tx.clone(), now)),
+            Err(ErrorCode::NoSuchRoom)
+        );
+        assert_eq!(
+            code(rooms.admit(&room.id, &room.pupil_token, "X".into(), tx.clone(), now)),
+            Err(ErrorCode::RoomFull)
+        );
+        let later = now + Duration::from_secs(61);
+        room.leave(pupil.id);
+        assert_eq!(
+            code(rooms.admit(&room.id, &room.pupil_token, "X".into(), tx, later)),
+            Err(ErrorCode::TokenExpired)
+        );
+    }
+
+    #[test]
+    fn expired_classes_go_once_empty() {
+        let rooms = rooms();
+        let now = Instant::now();
+        let room = rooms.create(now);
+        let (tx, _rx) = unbounded_channel();
+        let a = rooms
+            .admit(&room.id, &room.pupil_token, "P".into(), tx, now)
+            .expect("admitted");
+        let later = now + Duration::from_secs(120);
+        assert_eq!(rooms.sweep(later), 0, "occupied class stays");
+        room.leave(a.id);
+        assert_eq!(rooms.sweep(later), 1);
+        assert!(rooms.is_empty());
+    }
+}

@@ -1,0 +1,274 @@
+//! The HTTP side: routes, the class-creation API, metrics, and starting/stopping a node.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Serialize;
+use sfu::{MediaConfig, MediaPlane};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::assets;
+use crate::config::Config;
+use crate::rooms::Rooms;
+use crate::session::{self, MAX_MESSAGE_BYTES};
+use crate::tokens::secret_eq;
+
+/// How often expired, empty classes are removed.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Shared by every request.
+#[derive(Debug)]
+pub struct AppState {
+    pub config: Config,
+    pub rooms: Rooms,
+    pub media: MediaPlane,
+    /// Flips to true when the node shuts down; sessions say goodbye.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// A running node.
+#[derive(Debug)]
+pub struct Server {
+    pub http_addr: SocketAddr,
+    pub state: Arc<AppState>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Binds HTTP and the media sockets and starts serving.
+    pub async fn start(config: Config) -> anyhow::Result<Server> {
+        let media = MediaPlane::start(&MediaConfig {
+            shards: config.shard_count(),
+            bind_ip: config.media.bind_ip,
+            public_ip: config.media.public_ip,
+            port_base: config.media.udp_port_base,
+        })
+        .map_err(|e| anyhow::anyhow!("cannot bind the media ports: {e}"))?;
+        let listener = TcpListener::bind(config.http)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.http))?;
+        let http_addr = listener.local_addr()?;
+        let (stop, shutdown) = watch::channel(false);
+        let rooms = Rooms::new(
+            media.shards().len(),
+            Duration::from_secs(config.token_ttl_secs),
+            config.max_participants_per_room,
+        );
+        let state = Arc::new(AppState {
+            config,
+            rooms,
+            media,
+            shutdown: shutdown.clone(),
+        });
+        tokio::spawn(sweep_rooms(state.clone(), shutdown.clone()));
+        let app = router(state.clone());
+        let mut until = shutdown;
+        let task = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = until.wait_for(|stop| *stop).await;
+            })
+            .await
+        });
+        Ok(Server {
+            http_addr,
+            state,
+            stop,
+            task,
+        })
+    }
+
+    /// UDP address of each shard's socket.
+    pub fn media_addrs(&self) -> Vec<SocketAddr> {
+        self.state
+            .media
+            .shards()
+            .iter()
+            .map(|s| s.local_addr())
+            .collect()
+    }
+
+    /// Tells every session goodbye, stops serving, and waits for HTTP to finish.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.task.await??;
+        Ok(())
+    }
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(|| async { assets::serve("index.html") }))
+        .route("/class/{room}", get(|| async { assets::serve("class.html") }))
+        .route("/api/rooms", post(create_room))
+        .route("/ws", get(websocket))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(get(|uri: axum::http::Uri| async move {
+            assets::serve(uri.path().trim_start_matches('/'))
+        }))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+/// Headers on every response: the page may load nothing from another host, and links carrying
+/// tokens are never leaked through `Referer`.
+async fn security_headers(request: axum::extract::Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut HeaderMap, name, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob: mediastream:; \
+         object-src 'none'; base-uri 'none'; form-action 'self'",
+    );
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(
+        headers,
+        header::HeaderName::from_static("permissions-policy"),
+        "camera=(self), microphone=(self), display-capture=(self)",
+    );
+    response
+}
+
+#[derive(Debug, Serialize)]
+struct CreatedRoom {
+    room: String,
+    teacher_url: String,
+    pupil_url: String,
+}
+
+async fn create_room(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    match &state.config.admin_key {
+        Some(key) => {
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            if !given.is_some_and(|g| secret_eq(g, key)) {
+                return error(
+                    StatusCode::UNAUTHORIZED,
+                    "creating a class needs the admin key: Authorization: Bearer <key>",
+                );
+            }
+        }
+        None if !peer.ip().is_loopback() => {
+            return error(
+                StatusCode::FORBIDDEN,
+                "without an admin key configured, classes can only be created from this machine",
+            );
+        }
+        None => {}
+    }
+    let base = match base_url(&state.config, &headers) {
+        Ok(base) => base,
+        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+    };
+    let room = state.rooms.create(Instant::now());
+    tracing::info!(shard = room.shard, "class created");
+    let link = |token: &str| format!("{base}/class/{}?token={token}", room.id);
+    let body = CreatedRoom {
+        room: room.id.clone(),
+        teacher_url: link(&room.teacher_token),
+        pupil_url: link(&room.pupil_token),
+    };
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+/// The origin for invitation links: the configured public URL, else the host the request came to.
+fn base_url(config: &Config, headers: &HeaderMap) -> Result<String, &'static str> {
+    if let Some(url) = &config.public_url {
+        return Ok(url.trim_end_matches('/').to_owned());
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .ok_or("the request has no Host header")?;
+    let valid = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
+    if !valid {
+        return Err("the Host header is not a host name");
+    }
+    Ok(format!("http://{host}"))
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+async fn websocket(State(state): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Response {
+    upgrade
+        .max_message_size(MAX_MESSAGE_BYTES)
+        .max_frame_size(MAX_MESSAGE_BYTES)
+        .on_upgrade(move |socket| session::run(socket, state))
+}
+
+/// Prometheus text format: what each shard holds and has done.
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let mut text = String::new();
+    let _ = writeln!(text, "# TYPE classroom_classes gauge");
+    let _ = writeln!(text, "classroom_classes {}", state.rooms.len());
+    let _ = writeln!(text, "# TYPE classroom_participants gauge");
+    let _ = writeln!(text, "classroom_participants {}", state.rooms.participant_count());
+    let stats = state.media.stats();
+    let series: [(&str, &str, fn(&sfu::StatsSnapshot) -> u64); 10] = [
+        ("classroom_shard_rooms", "gauge", |s| s.rooms),
+        ("classroom_shard_media_sessions", "gauge", |s| s.participants),
+        ("classroom_shard_published_tracks", "gauge", |s| s.published_tracks),
+        ("classroom_shard_subscriptions", "gauge", |s| s.subscriptions),
+        ("classroom_shard_demux_entries", "gauge", |s| s.demux_entries),
+        ("classroom_shard_forwarded_total", "counter", |s| s.forwarded),
+        ("classroom_shard_dropped_total", "counter", |s| s.dropped),
+        ("classroom_shard_keyframe_requests_total", "counter", |s| s.keyframe_requests_sent),
+        ("classroom_shard_datagrams_in_total", "counter", |s| s.datagrams_in),
+        ("classroom_shard_datagrams_out_total", "counter", |s| s.datagrams_out),
+    ];
+    for (name, kind, read) in series {
+        let _ = writeln!(text, "# TYPE {name} {kind}");
+        for (shard, snapshot) in stats.iter().enumerate() {
+            let _ = writeln!(text, "{name}{{shard=\"{shard}\"}} {}", read(snapshot));
+        }
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        text,
+    )
+        .into_response()
+}
+
+async fn sweep_rooms(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_EVERY) => {
+                let removed = state.rooms.sweep(Instant::now());
+                if removed > 0 {
+                    tracing::info!(removed, "expired classes removed");
+                }
+            }
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+    }
+}

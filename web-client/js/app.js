@@ -1,0 +1,508 @@
+// The class page (/class/<room>?token=<token>[&prejoin=0]): pre-join screen, then the class.
+// Wire format lives in protocol.js, peer connection handling in media.js, tiles in tiles.js;
+// every user-visible string in strings.js.
+
+import { STRINGS, applyStrings, format } from './strings.js';
+import { ClassroomConnection, FATAL_ERROR_CODES, socketUrl } from './protocol.js';
+import { MediaSession, listDevices, mediaProblem, openLocalMedia, openTrack } from './media.js';
+import { Tile } from './tiles.js';
+
+const NAME_STORAGE_KEY = 'classroom.name';
+const NAME_MAX_CHARS = 64;
+const LEAVE_TIMEOUT_MS = 3000;
+// Errors that mean this link will not work however often it is retried.
+const LINK_ERRORS = new Set(['bad_token', 'token_expired', 'no_such_room']);
+// Errors that point at a bug on one side; logged, not shown.
+const QUIET_ERRORS = new Set([
+  'bad_json',
+  'unknown_type',
+  'bad_message',
+  'not_joined',
+  'already_joined',
+  'unexpected_answer',
+  'binary_not_supported',
+]);
+
+const $ = (id) => document.getElementById(id);
+
+/**
+ * The page's state, also read by the tests: `participants` holds the *others* by id (`you` is
+ * this participant), `tracks` maps a receiving mid to `{participant, kind, track}`, `pc` is the
+ * RTCPeerConnection once joined.
+ */
+const classroom = {
+  state: 'prejoin',
+  you: null,
+  participants: new Map(),
+  tracks: new Map(),
+  pc: null,
+};
+window.classroom = classroom;
+
+const link = parseLink(window.location);
+let localStream = new MediaStream();
+let mediaError = null;
+let mediaTried = false;
+let connection = null;
+let session = null;
+let ended = false;
+/** participant id → Tile, self included. */
+const tiles = new Map();
+
+/** Room, token and the prejoin flag from the page URL, or null if the link is malformed. */
+function parseLink(location) {
+  const segments = location.pathname.split('/').filter((s) => s !== '');
+  const params = new URLSearchParams(location.search);
+  const token = params.get('token');
+  if (segments.length < 2 || segments[0] !== 'class' || !token) return null;
+  let room;
+  try {
+    room = decodeURIComponent(segments[segments.length - 1]);
+  } catch {
+    return null;
+  }
+  return { room, token, prejoin: params.get('prejoin') !== '0' };
+}
+
+function setState(state) {
+  classroom.state = state;
+  document.body.dataset.state = state;
+}
+
+function showScreen(id) {
+  for (const screen of document.querySelectorAll('.screen')) screen.hidden = screen.id !== id;
+}
+
+function showStatus(text, { rejoin = false, home = false } = {}) {
+  showScreen('status-screen');
+  $('status-text').textContent = text;
+  $('rejoin').hidden = !rejoin;
+  $('rejoin').href = window.location.href;
+  $('home').hidden = !home;
+}
+
+// ---- Local media ---------------------------------------------------------------------------
+
+function localTrack(kind) {
+  return localStream.getTracks().find((t) => t.kind === kind) ?? null;
+}
+
+async function acquireMedia(deviceIds = {}) {
+  for (const track of localStream.getTracks()) track.stop();
+  ({ stream: localStream, error: mediaError } = await openLocalMedia(deviceIds));
+  mediaTried = true;
+}
+
+function problemText(error) {
+  switch (mediaProblem(error)) {
+    case 'insecure':
+      return STRINGS.mediaInsecure;
+    case 'unsupported':
+      return STRINGS.mediaUnsupported;
+    case 'denied':
+      return STRINGS.mediaDenied;
+    case 'not-found':
+      return STRINGS.mediaNotFound;
+    case 'in-use':
+      return STRINGS.mediaInUse;
+    default:
+      return format(STRINGS.mediaOther, { message: (error && error.message) || String(error) });
+  }
+}
+
+/** What to tell the user about missing devices, or '' when both work. */
+function mediaMessage() {
+  const hasAudio = localTrack('audio') !== null;
+  const hasVideo = localTrack('video') !== null;
+  if (hasAudio && hasVideo) return '';
+  if (!hasAudio && !hasVideo) return problemText(mediaError);
+  return hasAudio ? STRINGS.mediaNoCamera : STRINGS.mediaNoMicrophone;
+}
+
+function storedName() {
+  try {
+    return window.localStorage.getItem(NAME_STORAGE_KEY) ?? '';
+  } catch {
+    return ''; // Storage disabled: the user types the name each time.
+  }
+}
+
+function storeName(name) {
+  try {
+    window.localStorage.setItem(NAME_STORAGE_KEY, name);
+  } catch {
+    // Storage disabled: nothing to remember the name with.
+  }
+}
+
+/** The problem with `name` as the server would see it, or '' if it is acceptable. */
+function nameProblem(name) {
+  const chars = Array.from(name.trim()).length;
+  if (chars === 0) return STRINGS.nameRequired;
+  if (chars > NAME_MAX_CHARS) return STRINGS.nameHelp;
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return STRINGS.nameHelp;
+  return '';
+}
+
+// ---- Pre-join screen ---------------------------------------------------------------------
+
+function showMediaProblem(text) {
+  const box = $('media-problem');
+  box.textContent = text;
+  box.hidden = text === '';
+}
+
+function showNameError(text) {
+  const box = $('name-error');
+  box.textContent = text;
+  box.hidden = text === '';
+  $('name').setAttribute('aria-invalid', text === '' ? 'false' : 'true');
+}
+
+async function showPrejoin(nameError = '') {
+  setState('prejoin');
+  showScreen('prejoin-screen');
+  const nameInput = $('name');
+  if (nameInput.value === '') nameInput.value = storedName();
+  showNameError(nameError);
+  if (nameError) nameInput.focus();
+  if (!mediaTried) {
+    showMediaProblem(STRINGS.askingDevices);
+    await acquireMedia();
+  }
+  showPreview();
+  showMediaProblem(mediaMessage());
+  await fillDeviceSelects();
+  if (!nameError) (nameInput.value === '' ? nameInput : $('join')).focus();
+}
+
+async function fillDeviceSelects() {
+  let devices = { audio: [], video: [] };
+  try {
+    devices = await listDevices();
+  } catch (error) {
+    console.warn('classroom: could not list devices', error);
+  }
+  fillSelect($('camera-select'), devices.video, 'video', STRINGS.noCameraOption, STRINGS.camera);
+  fillSelect($('mic-select'), devices.audio, 'audio', STRINGS.noMicrophoneOption, STRINGS.microphone);
+}
+
+function fillSelect(select, devices, kind, noneLabel, kindLabel) {
+  select.replaceChildren();
+  const current = localTrack(kind)?.getSettings().deviceId;
+  devices.forEach((device, index) => {
+    const label = device.label || format(STRINGS.deviceFallbackLabel, { kind: kindLabel, n: index + 1 });
+    select.append(new Option(label, device.deviceId, false, device.deviceId === current));
+  });
+  if (devices.length === 0) select.append(new Option(noneLabel, '', true, true));
+  select.disabled = devices.length === 0;
+}
+
+async function switchDevice(kind, deviceId) {
+  const old = localTrack(kind);
+  if (old) {
+    localStream.removeTrack(old);
+    old.stop();
+  }
+  try {
+    localStream.addTrack(await openTrack(kind, deviceId));
+    mediaError = null;
+  } catch (error) {
+    mediaError = error;
+  }
+  showPreview();
+  showMediaProblem(mediaMessage());
+}
+
+function showPreview() {
+  const video = localTrack('video');
+  $('preview').srcObject = video ? new MediaStream([video]) : null;
+  $('preview').closest('.preview-box').classList.toggle('no-video', video === null);
+}
+
+function onPrejoinSubmit(event) {
+  event.preventDefault();
+  if (classroom.state !== 'prejoin') return;
+  const name = $('name').value.trim();
+  const problem = nameProblem(name);
+  showNameError(problem);
+  if (problem) {
+    $('name').focus();
+    return;
+  }
+  storeName(name);
+  startJoin(name);
+}
+
+// ---- Joining and the class -----------------------------------------------------------------
+
+async function startJoin(name) {
+  setState('joining');
+  showStatus(STRINGS.joining);
+  if (connection && connection.isOpen) {
+    // Joining again on the same socket after the server refused the name.
+    connection.join({ room: link.room, token: link.token, name });
+    return;
+  }
+  connection = new ClassroomConnection(socketUrl(window.location));
+  wireConnection(connection);
+  try {
+    await connection.open();
+  } catch (error) {
+    console.warn('classroom:', error.message);
+    // socket-close already ended the session.
+    return;
+  }
+  connection.join({ room: link.room, token: link.token, name });
+}
+
+function wireConnection(conn) {
+  conn.on('welcome', onWelcome);
+  conn.on('answer', (msg) => session?.handleAnswer(msg));
+  conn.on('offer', (msg) => session?.handleOffer(msg));
+  conn.on('track_added', (msg) => session?.trackAdded(msg));
+  conn.on('track_removed', (msg) => session?.trackRemoved(msg));
+  conn.on('participant_joined', (msg) => addParticipant(msg.participant));
+  conn.on('participant_left', (msg) => removeParticipant(msg.id));
+  conn.on('participant_updated', (msg) => updateParticipant(msg.participant));
+  conn.on('error', onServerError);
+  conn.on('bye', onBye);
+  conn.on('socket-close', (info) => {
+    if (!ended) {
+      console.warn(`classroom: signalling socket closed (code ${info.code})`);
+      endSession('error', STRINGS.connectionLost, { rejoin: true });
+    }
+  });
+  conn.on('protocol-violation', (info) => console.warn(`classroom: ignored a server frame: ${info.problem}`));
+  for (const type of ['welcome', 'answer', 'offer', 'track_added', 'track_removed', 'participant_joined',
+    'participant_left', 'participant_updated', 'error', 'bye']) {
+    conn.on(type, (msg) => console.debug(`classroom: <- ${type}`, summarize(msg)));
+  }
+}
+
+function summarize(msg) {
+  const { sdp, ...rest } = msg;
+  return JSON.stringify(sdp === undefined ? rest : { ...rest, sdp: `${sdp.length} bytes` });
+}
+
+function onWelcome(msg) {
+  if (classroom.state !== 'joining') return;
+  classroom.you = msg.you;
+  $('preview').srcObject = null;
+  showScreen('class-screen');
+
+  const selfTile = new Tile(msg.you, { self: true });
+  tiles.set(msg.you.id, selfTile);
+  $('grid').append(selfTile.element);
+  selfTile.setTrack('video', localTrack('video'));
+  for (const participant of msg.participants) addParticipant(participant);
+
+  session = new MediaSession({ signal: connection, stream: localStream });
+  classroom.pc = session.pc;
+  classroom.tracks = session.tracks;
+  session.addEventListener('track', ({ detail }) => {
+    const tile = tiles.get(detail.participant);
+    if (tile) tile.setTrack(detail.kind, detail.track);
+    else console.warn(`classroom: a track for unknown participant ${detail.participant}`);
+  });
+  session.addEventListener('track-ended', ({ detail }) => {
+    const tile = tiles.get(detail.participant);
+    if (tile && tile.track(detail.kind) === detail.track) tile.setTrack(detail.kind, null);
+  });
+  session.addEventListener('connection-state', ({ detail }) => {
+    console.debug(`classroom: media connection ${detail.state}`);
+    if (detail.state === 'failed') showNotice(STRINGS.mediaFailed);
+    else if (detail.state === 'connected') hideNotice(STRINGS.mediaFailed);
+  });
+  session.start();
+
+  setupControls();
+  const message = mediaMessage();
+  if (message) showNotice(message);
+  setState('joined');
+}
+
+function addParticipant(participant) {
+  if (!classroom.you || participant.id === classroom.you.id) return;
+  classroom.participants.set(participant.id, participant);
+  let tile = tiles.get(participant.id);
+  if (tile) {
+    tile.update(participant);
+  } else {
+    tile = new Tile(participant, { onAutoplayBlocked });
+    tiles.set(participant.id, tile);
+    // The teacher's tile comes first, the others in order of arrival.
+    if (participant.role === 'teacher') $('grid').prepend(tile.element);
+    else $('grid').append(tile.element);
+  }
+  updateCount();
+}
+
+function removeParticipant(id) {
+  classroom.participants.delete(id);
+  const tile = tiles.get(id);
+  if (tile) tile.remove();
+  tiles.delete(id);
+  updateCount();
+}
+
+function updateParticipant(participant) {
+  if (classroom.you && participant.id === classroom.you.id) {
+    classroom.you = participant;
+    tiles.get(participant.id)?.update(participant);
+    return;
+  }
+  if (classroom.participants.has(participant.id)) addParticipant(participant);
+}
+
+function updateCount() {
+  $('participant-count').textContent = format(STRINGS.participantsCount, { n: classroom.participants.size + 1 });
+}
+
+function setupControls() {
+  setupToggle($('toggle-mic'), 'audio');
+  setupToggle($('toggle-camera'), 'video');
+  $('leave').addEventListener('click', leave);
+  sendMediaState(true);
+}
+
+function setupToggle(button, kind) {
+  const track = localTrack(kind);
+  button.disabled = track === null;
+  button.setAttribute('aria-pressed', String(track !== null && track.enabled));
+  button.addEventListener('click', () => {
+    const current = localTrack(kind);
+    if (!current || classroom.state !== 'joined') return;
+    current.enabled = !current.enabled;
+    button.setAttribute('aria-pressed', String(current.enabled));
+    sendMediaState(false);
+  });
+}
+
+/** Tells the server the mic/camera state; on join only if it differs from what the server assumes. */
+function sendMediaState(onlyIfDifferent) {
+  const audio = localTrack('audio')?.enabled === true;
+  const video = localTrack('video')?.enabled === true;
+  const you = classroom.you;
+  if (onlyIfDifferent && you && you.audio === audio && you.video === video) return;
+  connection.sendMediaState({ audio, video });
+  classroom.you = { ...you, audio, video };
+  tiles.get(you.id)?.update(classroom.you);
+}
+
+function leave() {
+  if (classroom.state !== 'joined') return;
+  $('leave').disabled = true;
+  for (const track of localStream.getTracks()) track.stop();
+  connection.leave();
+  // The server says `bye`; if it does not in time, leave anyway.
+  setTimeout(() => {
+    if (!ended) endSession('left', STRINGS.byeLeft, { rejoin: true });
+  }, LEAVE_TIMEOUT_MS);
+}
+
+function onBye({ reason }) {
+  switch (reason) {
+    case 'left':
+      endSession('left', STRINGS.byeLeft, { rejoin: true });
+      break;
+    case 'shutting_down':
+      endSession('left', STRINGS.byeShuttingDown, { rejoin: true });
+      break;
+    case 'media_failed':
+      endSession('error', STRINGS.byeMediaFailed, { rejoin: true });
+      break;
+    default:
+      endSession('left', format(STRINGS.byeOther, { reason }), { rejoin: true });
+  }
+}
+
+function onServerError({ code, message }) {
+  const text = format(STRINGS.errors[code] ?? STRINGS.errors.other, { code, message });
+  if (code === 'renegotiation_busy') {
+    session?.handleBusy();
+  } else if (code === 'bad_name' && classroom.state === 'joining') {
+    showPrejoin(text);
+  } else if (FATAL_ERROR_CODES.has(code)) {
+    const linkBroken = LINK_ERRORS.has(code);
+    endSession('error', text, { rejoin: !linkBroken, home: linkBroken });
+  } else if (code === 'bad_sdp' || code === 'no_usable_codec') {
+    session?.handleOfferRefused();
+    showNotice(text);
+  } else if (QUIET_ERRORS.has(code)) {
+    console.warn(`classroom: server error ${code}: ${message}`);
+  } else {
+    showNotice(text);
+  }
+}
+
+/** Ends the session for good: media stopped, socket closed, a message and a way back. */
+function endSession(state, text, options = {}) {
+  if (ended) return;
+  ended = true;
+  session?.close();
+  for (const track of localStream.getTracks()) track.stop();
+  for (const tile of tiles.values()) tile.remove();
+  tiles.clear();
+  connection?.close();
+  $('preview').srcObject = null;
+  setState(state);
+  showStatus(text, options);
+}
+
+// ---- Notices -------------------------------------------------------------------------------
+
+function showNotice(text) {
+  $('class-notice-text').textContent = text;
+  $('class-notice').hidden = false;
+}
+
+function hideNotice(ifText) {
+  if ($('class-notice-text').textContent === ifText) $('class-notice').hidden = true;
+}
+
+function onAutoplayBlocked() {
+  showNotice(STRINGS.soundBlocked);
+  $('enable-sound').hidden = false;
+}
+
+function enableSound() {
+  for (const tile of tiles.values()) tile.resume();
+  $('enable-sound').hidden = true;
+  hideNotice(STRINGS.soundBlocked);
+}
+
+// ---- Start ---------------------------------------------------------------------------------
+
+async function main() {
+  applyStrings(document);
+  setState('prejoin');
+  $('prejoin-form').addEventListener('submit', onPrejoinSubmit);
+  $('camera-select').addEventListener('change', (e) => switchDevice('video', e.target.value));
+  $('mic-select').addEventListener('change', (e) => switchDevice('audio', e.target.value));
+  $('enable-sound').addEventListener('click', enableSound);
+  window.addEventListener('pagehide', () => {
+    if (classroom.state === 'joined') connection?.leave();
+  });
+
+  if (!link) {
+    setState('error');
+    showStatus(STRINGS.badLink, { home: true });
+    return;
+  }
+  if (link.prejoin) {
+    await showPrejoin();
+    return;
+  }
+  showStatus(STRINGS.askingDevices);
+  await acquireMedia();
+  const name = storedName().trim();
+  startJoin(name && !nameProblem(name) ? name : STRINGS.defaultName);
+}
+
+main().catch((error) => {
+  console.error('classroom: failed to start', error);
+  setState('error');
+  showStatus(format(STRINGS.errors.other, { code: 'client', message: error.message }), { rejoin: true });
+});

@@ -1,0 +1,85 @@
+// The start page: creates a class (POST /api/rooms) and shows its teacher and pupil links.
+
+import { STRINGS, applyStrings, format } from './strings.js';
+
+const $ = (id) => document.getElementById(id);
+const COPIED_FOR_MS = 2000;
+
+/** The server's explanation of a failed request: JSON `message`/`error`, else the body text. */
+async function serverMessage(response) {
+  const text = await response.text().catch(() => '');
+  try {
+    const body = JSON.parse(text);
+    if (body && typeof body.message === 'string') return body.message;
+    if (body && typeof body.error === 'string') return body.error;
+  } catch {
+    // Not JSON: the text itself is the message.
+  }
+  return text.trim() || `${response.status} ${response.statusText}`.trim();
+}
+
+function showError(text) {
+  const box = $('create-error');
+  box.textContent = text;
+  box.hidden = text === '';
+}
+
+function showLink(id, url) {
+  const a = $(id);
+  a.href = url;
+  a.textContent = url;
+}
+
+async function createClass() {
+  const button = $('create-class');
+  button.disabled = true;
+  button.textContent = STRINGS.creating;
+  showError('');
+  try {
+    let response;
+    try {
+      response = await fetch('/api/rooms', { method: 'POST', headers: { Accept: 'application/json' } });
+    } catch {
+      showError(STRINGS.createFailedNetwork);
+      return;
+    }
+    if (response.status !== 201) {
+      showError(format(STRINGS.createFailed, { message: await serverMessage(response) }));
+      return;
+    }
+    const room = await response.json();
+    showLink('teacher-url', room.teacher_url);
+    showLink('pupil-url', room.pupil_url);
+    $('links').hidden = false;
+  } catch (error) {
+    showError(format(STRINGS.createFailed, { message: error.message }));
+  } finally {
+    button.disabled = false;
+    button.textContent = STRINGS.createClass;
+  }
+}
+
+async function copyLink(button) {
+  const url = $(button.dataset.copy).href;
+  try {
+    await navigator.clipboard.writeText(url);
+    button.textContent = STRINGS.copied;
+  } catch {
+    // No clipboard access (plain HTTP, or refused): select the link for a manual copy.
+    const range = document.createRange();
+    range.selectNodeContents($(button.dataset.copy));
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    button.textContent = STRINGS.copyFailed;
+  }
+  setTimeout(() => {
+    button.textContent = STRINGS.copy;
+  }, COPIED_FOR_MS);
+}
+
+applyStrings(document);
+$('create-class').addEventListener('click', createClass);
+for (const button of document.querySelectorAll('[data-copy]')) {
+  button.addEventListener('click', () => copyLink(button));
+}

@@ -1,0 +1,157 @@
+// The video grid: one tile per participant (self included), showing their video, name and role,
+// and playing their audio. DOM only; no signalling, no WebRTC.
+
+import { STRINGS, format } from './strings.js';
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** An inline icon from the `<symbol>`s of class.html (CSP-safe: no external or inline style). */
+export function icon(name) {
+  const svg = document.createElementNS(SVG_NS, 'svg');
+  svg.setAttribute('class', 'icon');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.setAttribute('focusable', 'false');
+  const use = document.createElementNS(SVG_NS, 'use');
+  use.setAttribute('href', `#icon-${name}`);
+  svg.append(use);
+  return svg;
+}
+
+function element(tag, className, text) {
+  const el = document.createElement(tag);
+  if (className) el.className = className;
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+function initials(name) {
+  const letters = name
+    .trim()
+    .split(/\s+/)
+    .slice(0, 2)
+    .map((word) => Array.from(word)[0] ?? '');
+  return letters.join('').toUpperCase() || '?';
+}
+
+/** One participant's tile. */
+export class Tile {
+  /** The `<figure>` to put in the grid. */
+  element;
+  #video;
+  #audio = null;
+  #name;
+  #role;
+  #avatar;
+  #micOff;
+  #cameraOff;
+  #self;
+  #tracks = { audio: null, video: null };
+  #participant;
+  #onAutoplayBlocked;
+
+  /**
+   * @param {{id: string, name: string, role: string, audio: boolean, video: boolean}} participant
+   * @param {{self?: boolean, onAutoplayBlocked?: () => void}} [options]
+   */
+  constructor(participant, { self = false, onAutoplayBlocked = () => {} } = {}) {
+    this.#self = self;
+    this.#onAutoplayBlocked = onAutoplayBlocked;
+    this.element = element('figure', self ? 'tile self' : 'tile');
+    this.element.dataset.participant = participant.id;
+
+    // Video elements are always muted: audio plays through the tile's own <audio> element.
+    this.#video = element('video');
+    this.#video.autoplay = true;
+    this.#video.muted = true;
+    this.#video.playsInline = true;
+    this.#video.setAttribute('playsinline', '');
+
+    this.#avatar = element('div', 'avatar');
+    this.#avatar.setAttribute('aria-hidden', 'true');
+
+    const caption = element('figcaption');
+    this.#name = element('span', 'name');
+    this.#role = element('span', 'role');
+    this.#micOff = element('span', 'indicator mic-off');
+    this.#micOff.append(icon('mic-off'));
+    this.#micOff.setAttribute('role', 'img');
+    this.#micOff.setAttribute('aria-label', STRINGS.micOff);
+    this.#cameraOff = element('span', 'indicator camera-off');
+    this.#cameraOff.append(icon('camera-off'));
+    this.#cameraOff.setAttribute('role', 'img');
+    this.#cameraOff.setAttribute('aria-label', STRINGS.cameraOff);
+    caption.append(this.#name, this.#role, this.#micOff, this.#cameraOff);
+
+    this.element.append(this.#video, this.#avatar, caption);
+    if (!self) {
+      this.#audio = element('audio');
+      this.#audio.autoplay = true;
+      this.element.append(this.#audio);
+    }
+    this.update(participant);
+  }
+
+  /** The participant data shown (as last updated). */
+  get participant() {
+    return this.#participant;
+  }
+
+  /** Shows a new name, role or mic/camera state. */
+  update(participant) {
+    this.#participant = participant;
+    const name = this.#self ? format(STRINGS.you, { name: participant.name }) : participant.name;
+    this.#name.textContent = name;
+    this.#role.textContent = participant.role === 'teacher' ? STRINGS.roleTeacher : STRINGS.rolePupil;
+    this.element.dataset.role = participant.role;
+    this.#avatar.textContent = initials(participant.name);
+    this.#video.setAttribute('aria-label', name);
+    this.#micOff.hidden = participant.audio !== false;
+    this.#cameraOff.hidden = participant.video !== false;
+    this.#refreshVideoVisibility();
+  }
+
+  /** Shows (video) or plays (audio) `track`, or stops doing so with `null`. */
+  setTrack(kind, track) {
+    this.#tracks[kind] = track;
+    if (kind === 'video') {
+      this.#video.srcObject = track ? new MediaStream([track]) : null;
+      if (track) this.#play(this.#video);
+      this.#refreshVideoVisibility();
+    } else if (this.#audio) {
+      this.#audio.srcObject = track ? new MediaStream([track]) : null;
+      if (track) this.#play(this.#audio);
+    }
+  }
+
+  /** The track shown or played for `kind`, if any. */
+  track(kind) {
+    return this.#tracks[kind];
+  }
+
+  /** Retries playback after a user gesture (autoplay with sound may have been refused). */
+  resume() {
+    if (this.#audio && this.#audio.srcObject) this.#play(this.#audio);
+    if (this.#video.srcObject) this.#play(this.#video);
+  }
+
+  /** Takes the tile out of the grid and lets go of its media. */
+  remove() {
+    this.#video.srcObject = null;
+    if (this.#audio) this.#audio.srcObject = null;
+    this.element.remove();
+  }
+
+  #refreshVideoVisibility() {
+    const showing = this.#tracks.video !== null && this.#participant.video !== false;
+    this.element.classList.toggle('no-video', !showing);
+  }
+
+  #play(media) {
+    const playing = media.play();
+    if (playing && typeof playing.catch === 'function') {
+      playing.catch((error) => {
+        if (error.name === 'NotAllowedError' && media === this.#audio) this.#onAutoplayBlocked();
+      });
+    }
+  }
+}
