@@ -54,7 +54,11 @@ impl Demux {
     /// Finds the participant a datagram from `source` belongs to, learning the address from STUN.
     pub fn route(&mut self, source: SocketAddr, datagram: &[u8]) -> Result<ParticipantId, Miss> {
         if !is_stun(datagram) {
-            return self.by_addr.get(&source).copied().ok_or(Miss::UnknownSource);
+            return self
+                .by_addr
+                .get(&source)
+                .copied()
+                .ok_or(Miss::UnknownSource);
         }
         let stun = StunMessage::parse(datagram).map_err(|_| Miss::BadStun)?;
         let (ours, _theirs) = stun.split_username().ok_or(Miss::BadStun)?;
@@ -135,10 +139,22 @@ mod tests {
         let mut demux = Demux::default();
         assert!(demux.insert_ufrag("abc", ParticipantId(1)));
         assert!(demux.insert_ufrag("def", ParticipantId(2)));
-        assert_eq!(demux.route(addr(5000), &[0x80, 0x60, 0, 1]), Err(Miss::UnknownSource));
-        assert_eq!(demux.route(addr(5000), &binding("def:client")), Ok(ParticipantId(2)));
-        assert_eq!(demux.route(addr(5000), &[0x80, 0x60, 0, 1]), Ok(ParticipantId(2)));
-        assert_eq!(demux.route(addr(5001), &binding("zzz:client")), Err(Miss::UnknownUfrag));
+        assert_eq!(
+            demux.route(addr(5000), &[0x80, 0x60, 0, 1]),
+            Err(Miss::UnknownSource)
+        );
+        assert_eq!(
+            demux.route(addr(5000), &binding("def:client")),
+            Ok(ParticipantId(2))
+        );
+        assert_eq!(
+            demux.route(addr(5000), &[0x80, 0x60, 0, 1]),
+            Ok(ParticipantId(2))
+        );
+        assert_eq!(
+            demux.route(addr(5001), &binding("zzz:client")),
+            Err(Miss::UnknownUfrag)
+        );
     }
 
     #[test]
@@ -155,7 +171,10 @@ mod tests {
         demux.route(addr(6000), &binding("abc:x")).expect("routed");
         demux.remove(ParticipantId(1));
         assert!(demux.is_empty());
-        assert_eq!(demux.route(addr(6000), &[0x80, 0x60, 0, 1]), Err(Miss::UnknownSource));
+        assert_eq!(
+            demux.route(addr(6000), &[0x80, 0x60, 0, 1]),
+            Err(Miss::UnknownSource)
+        );
     }
 
     #[test]
@@ -163,7 +182,9 @@ mod tests {
         let mut demux = Demux::default();
         demux.insert_ufrag("abc", ParticipantId(1));
         for port in 0..1000 {
-            demux.route(addr(10_000 + port), &binding("abc:x")).expect("routed");
+            demux
+                .route(addr(10_000 + port), &binding("abc:x"))
+                .expect("routed");
         }
         assert_eq!(demux.len(), (1, MAX_ADDRS_PER_PARTICIPANT));
     }

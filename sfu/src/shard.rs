@@ -55,10 +55,12 @@ impl Shard {
         let waker = UdpSocket::bind(SocketAddr::new(loopback_like(local_addr.ip()), 0))?;
         let (requests, inbox) = crossbeam_channel::unbounded();
         let stats = Arc::new(ShardStats::default());
-        let thread = thread::Builder::new().name(format!("shard-{index}")).spawn({
-            let stats = stats.clone();
-            move || ShardLoop::new(socket, local_addr, public_addr, inbox, stats).run()
-        })?;
+        let thread = thread::Builder::new()
+            .name(format!("shard-{index}"))
+            .spawn({
+                let stats = stats.clone();
+                move || ShardLoop::new(socket, local_addr, public_addr, inbox, stats).run()
+            })?;
         Ok(Shard {
             requests,
             waker,
@@ -218,12 +220,10 @@ impl ShardLoop {
     fn flush(&mut self) -> Instant {
         loop {
             match self.core.poll_output() {
-                Output::Transmit(t) => {
-                    match self.socket.send_to(&t.contents, t.destination) {
-                        Ok(_) => self.datagrams_out += 1,
-                        Err(e) => tracing::debug!(error = %e, "send failed"),
-                    }
-                }
+                Output::Transmit(t) => match self.socket.send_to(&t.contents, t.destination) {
+                    Ok(_) => self.datagrams_out += 1,
+                    Err(e) => tracing::debug!(error = %e, "send failed"),
+                },
                 Output::Event(participant, event) => {
                     let gone = event == MediaEvent::Gone;
                     if let Some(sink) = self.sinks.get_mut(&participant) {

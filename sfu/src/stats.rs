@@ -54,7 +54,10 @@ impl ShardStats {
             + counters.dropped_codec_mismatch
             + counters.dropped_write_failed;
         set(&self.dropped, dropped);
-        set(&self.keyframe_requests_sent, counters.keyframe_requests_sent);
+        set(
+            &self.keyframe_requests_sent,
+            counters.keyframe_requests_sent,
+        );
         set(&self.datagrams_in, io.0);
         set(&self.datagrams_out, io.1);
     }

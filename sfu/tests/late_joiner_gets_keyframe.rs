@@ -44,7 +44,12 @@ fn a_late_joiner_makes_the_publisher_send_a_keyframe_promptly() {
     assert!(got.frames >= 20, "{got:?}");
     // Audio needs no keyframe and is never asked for one.
     let audio = p.audio_mid.expect("publishes audio");
-    assert_eq!(p.keyframe_requests.get(&audio), None, "{:?}", p.keyframe_requests);
+    assert_eq!(
+        p.keyframe_requests.get(&audio),
+        None,
+        "{:?}",
+        p.keyframe_requests
+    );
 }
 
 #[test]
@@ -68,11 +73,18 @@ fn many_joiners_at_once_are_merged_into_few_requests() {
     assert!(merged >= 29, "merged {merged}");
     let p = net.client(publisher);
     let received = p.video_keyframe_requests() - requests_before;
-    assert!((1..=2).contains(&received), "publisher got {received} requests");
+    assert!(
+        (1..=2).contains(&received),
+        "publisher got {received} requests"
+    );
 
     for &j in &joiners {
         let got = net.client(j).received_from(p.id, TrackKind::Video);
-        assert!(got.keyframes >= 1, "{} cannot decode: {got:?}", net.client(j).id);
+        assert!(
+            got.keyframes >= 1,
+            "{} cannot decode: {got:?}",
+            net.client(j).id
+        );
     }
 }
 
@@ -94,11 +106,18 @@ fn joiners_trickling_in_get_at_most_one_request_per_interval() {
 
     let sent = net.core.counters().keyframe_requests_sent - before;
     let slots = (window.as_millis() / KEYFRAME_REQUEST_INTERVAL.as_millis()) as u64 + 2;
-    assert!(sent <= slots, "sent {sent} requests in {window:?}, throttle allows {slots}");
+    assert!(
+        sent <= slots,
+        "sent {sent} requests in {window:?}, throttle allows {slots}"
+    );
     assert!(sent >= 2, "the trickle kept asking: {sent}");
     let p = net.client(publisher);
     for &j in &joiners {
         let got = net.client(j).received_from(p.id, TrackKind::Video);
-        assert!(got.keyframes >= 1, "{} cannot decode: {got:?}", net.client(j).id);
+        assert!(
+            got.keyframes >= 1,
+            "{} cannot decode: {got:?}",
+            net.client(j).id
+        );
     }
 }

@@ -19,9 +19,18 @@ fn three_publishers_each_receive_the_other_two() {
     for &me in &clients {
         let client = net.client(me);
         // Each subscriber gets one audio and one video m-line per other participant.
-        assert_eq!(client.tracks.len(), 4, "{}: tracks {:?}", client.id, client.tracks);
+        assert_eq!(
+            client.tracks.len(),
+            4,
+            "{}: tracks {:?}",
+            client.id,
+            client.tracks
+        );
         assert!(
-            client.tracks.values().all(|(publisher, _)| *publisher != client.id),
+            client
+                .tracks
+                .values()
+                .all(|(publisher, _)| *publisher != client.id),
             "{} was offered its own track",
             client.id
         );
@@ -30,16 +39,39 @@ fn three_publishers_each_receive_the_other_two() {
             let audio = client.received_from(publisher.id, TrackKind::Audio);
             let video = client.received_from(publisher.id, TrackKind::Video);
             // Allow for the frames sent before the subscriber's m-line was negotiated.
-            assert!(audio.frames >= 50, "{} got {audio:?} audio from {}", client.id, publisher.id);
-            assert!(video.frames >= 25, "{} got {video:?} video from {}", client.id, publisher.id);
+            assert!(
+                audio.frames >= 50,
+                "{} got {audio:?} audio from {}",
+                client.id,
+                publisher.id
+            );
+            assert!(
+                video.frames >= 25,
+                "{} got {video:?} video from {}",
+                client.id,
+                publisher.id
+            );
             // Decodable from the start: the first video frame forwarded to it was a keyframe.
-            assert!(video.keyframes >= 1, "{} got no keyframe from {}", client.id, publisher.id);
+            assert!(
+                video.keyframes >= 1,
+                "{} got no keyframe from {}",
+                client.id,
+                publisher.id
+            );
             // The core never forwards more than was sent.
             assert!(video.frames <= publisher.video_frames_sent);
         }
-        assert_eq!(client.unannounced_frames(), 0, "{}: media on an unknown m-line", client.id);
+        assert_eq!(
+            client.unannounced_frames(),
+            0,
+            "{}: media on an unknown m-line",
+            client.id
+        );
         assert!(client.saw(&MediaEvent::Connected));
-        assert!(!client.events.iter().any(|e| matches!(e, MediaEvent::Rejected(_))));
+        assert!(!client
+            .events
+            .iter()
+            .any(|e| matches!(e, MediaEvent::Rejected(_))));
     }
 
     let counters = net.core.counters();
@@ -62,7 +94,13 @@ fn rooms_do_not_leak_into_each_other() {
     for (room, other) in [(a, b), (b, a)] {
         for &me in &room {
             let client = net.client(me);
-            assert_eq!(client.tracks.len(), 2, "{}: tracks {:?}", client.id, client.tracks);
+            assert_eq!(
+                client.tracks.len(),
+                2,
+                "{}: tracks {:?}",
+                client.id,
+                client.tracks
+            );
             for &stranger in &other {
                 let stranger = net.client(stranger).id;
                 assert!(client.tracks.values().all(|(p, _)| *p != stranger));

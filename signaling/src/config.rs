@@ -67,7 +67,11 @@ impl Default for MediaSection {
 
 /// Command-line flags; each also reads a `CLASSROOM_*` environment variable.
 #[derive(Debug, Default, Parser)]
-#[command(name = "classroom", version, about = "Sovereign virtual-classroom media server")]
+#[command(
+    name = "classroom",
+    version,
+    about = "Sovereign virtual-classroom media server"
+)]
 pub struct Flags {
     /// TOML configuration file.
     #[arg(long, env = "CLASSROOM_CONFIG")]

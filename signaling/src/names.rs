@@ -13,7 +13,10 @@ pub fn validate_name(raw: &str) -> Result<String, String> {
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(format!("a name is at most {MAX_NAME_CHARS} characters"));
     }
-    if name.chars().any(|c| c.is_control() || is_invisible_format(c)) {
+    if name
+        .chars()
+        .any(|c| c.is_control() || is_invisible_format(c))
+    {
         return Err("a name cannot contain control or invisible characters".into());
     }
     Ok(name.to_owned())

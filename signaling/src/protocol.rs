@@ -188,7 +188,10 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, ProtocolError> 
         ));
     };
     let kind = object.get("type").and_then(|t| t.as_str()).ok_or_else(|| {
-        ProtocolError::new(ErrorCode::UnknownType, "a message needs a string field \"type\"")
+        ProtocolError::new(
+            ErrorCode::UnknownType,
+            "a message needs a string field \"type\"",
+        )
     })?;
     if !CLIENT_TYPES.contains(&kind) {
         return Err(ProtocolError::new(
@@ -196,8 +199,9 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, ProtocolError> 
             format!("unknown message type {kind:?}; expected one of {CLIENT_TYPES:?}"),
         ));
     }
-    serde_json::from_value(value.clone())
-        .map_err(|e| ProtocolError::new(ErrorCode::BadMessage, format!("bad {kind:?} message: {e}")))
+    serde_json::from_value(value.clone()).map_err(|e| {
+        ProtocolError::new(ErrorCode::BadMessage, format!("bad {kind:?} message: {e}"))
+    })
 }
 
 #[cfg(test)]
@@ -222,8 +226,14 @@ mod tests {
 
     #[test]
     fn unit_messages_parse_with_or_without_extra_fields() {
-        assert_eq!(parse_client_message(r#"{"type":"leave"}"#), Ok(ClientMessage::Leave));
-        assert_eq!(parse_client_message(r#"{"type":"ping","x":1}"#), Ok(ClientMessage::Ping));
+        assert_eq!(
+            parse_client_message(r#"{"type":"leave"}"#),
+            Ok(ClientMessage::Leave)
+        );
+        assert_eq!(
+            parse_client_message(r#"{"type":"ping","x":1}"#),
+            Ok(ClientMessage::Ping)
+        );
     }
 
     #[test]

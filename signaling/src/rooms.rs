@@ -142,7 +142,10 @@ impl Rooms {
         if members.len() >= self.max_participants {
             return Err(ProtocolError::new(
                 ErrorCode::RoomFull,
-                format!("this class is full ({} participants)", self.max_participants),
+                format!(
+                    "this class is full ({} participants)",
+                    self.max_participants
+                ),
             ));
         }
         let others: Vec<_> = members.values().map(|m| m.info.clone()).collect();
@@ -199,7 +202,9 @@ impl Room {
             return;
         }
         for member in members.values() {
-            let _ = member.outbox.send(ServerMessage::ParticipantLeft { id: id.to_string() });
+            let _ = member
+                .outbox
+                .send(ServerMessage::ParticipantLeft { id: id.to_string() });
         }
     }
 

@@ -10,6 +10,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde::Serialize;
 use sfu::{MediaConfig, MediaPlane};
@@ -72,6 +73,11 @@ impl Server {
         });
         tokio::spawn(sweep_rooms(state.clone(), shutdown.clone()));
         let app = router(state.clone());
+        // Signalling is many small messages each way: Nagle's algorithm would hold each one
+        // back waiting for the peer's delayed ACK (tens of milliseconds per exchange).
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let mut until = shutdown;
         let task = tokio::spawn(async move {
             axum::serve(
@@ -112,7 +118,10 @@ impl Server {
 fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(|| async { assets::serve("index.html") }))
-        .route("/class/{room}", get(|| async { assets::serve("class.html") }))
+        .route(
+            "/class/{room}",
+            get(|| async { assets::serve("class.html") }),
+        )
         .route("/api/rooms", post(create_room))
         .route("/ws", get(websocket))
         .route("/metrics", get(metrics))
@@ -226,25 +235,48 @@ async fn websocket(State(state): State<Arc<AppState>>, upgrade: WebSocketUpgrade
         .on_upgrade(move |socket| session::run(socket, state))
 }
 
+/// One per-shard metric: name, Prometheus type, and how to read it from a shard's stats.
+type MetricSeries = (&'static str, &'static str, fn(&sfu::StatsSnapshot) -> u64);
+
 /// Prometheus text format: what each shard holds and has done.
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let mut text = String::new();
     let _ = writeln!(text, "# TYPE classroom_classes gauge");
     let _ = writeln!(text, "classroom_classes {}", state.rooms.len());
     let _ = writeln!(text, "# TYPE classroom_participants gauge");
-    let _ = writeln!(text, "classroom_participants {}", state.rooms.participant_count());
+    let _ = writeln!(
+        text,
+        "classroom_participants {}",
+        state.rooms.participant_count()
+    );
     let stats = state.media.stats();
-    let series: [(&str, &str, fn(&sfu::StatsSnapshot) -> u64); 10] = [
+    let series: [MetricSeries; 10] = [
         ("classroom_shard_rooms", "gauge", |s| s.rooms),
-        ("classroom_shard_media_sessions", "gauge", |s| s.participants),
-        ("classroom_shard_published_tracks", "gauge", |s| s.published_tracks),
-        ("classroom_shard_subscriptions", "gauge", |s| s.subscriptions),
-        ("classroom_shard_demux_entries", "gauge", |s| s.demux_entries),
-        ("classroom_shard_forwarded_total", "counter", |s| s.forwarded),
+        ("classroom_shard_media_sessions", "gauge", |s| {
+            s.participants
+        }),
+        ("classroom_shard_published_tracks", "gauge", |s| {
+            s.published_tracks
+        }),
+        ("classroom_shard_subscriptions", "gauge", |s| {
+            s.subscriptions
+        }),
+        ("classroom_shard_demux_entries", "gauge", |s| {
+            s.demux_entries
+        }),
+        ("classroom_shard_forwarded_total", "counter", |s| {
+            s.forwarded
+        }),
         ("classroom_shard_dropped_total", "counter", |s| s.dropped),
-        ("classroom_shard_keyframe_requests_total", "counter", |s| s.keyframe_requests_sent),
-        ("classroom_shard_datagrams_in_total", "counter", |s| s.datagrams_in),
-        ("classroom_shard_datagrams_out_total", "counter", |s| s.datagrams_out),
+        ("classroom_shard_keyframe_requests_total", "counter", |s| {
+            s.keyframe_requests_sent
+        }),
+        ("classroom_shard_datagrams_in_total", "counter", |s| {
+            s.datagrams_in
+        }),
+        ("classroom_shard_datagrams_out_total", "counter", |s| {
+            s.datagrams_out
+        }),
     ];
     for (name, kind, read) in series {
         let _ = writeln!(text, "# TYPE {name} {kind}");
@@ -252,11 +284,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             let _ = writeln!(text, "{name}{{shard=\"{shard}\"}} {}", read(snapshot));
         }
     }
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        text,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 async fn sweep_rooms(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {

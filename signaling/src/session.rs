@@ -22,6 +22,9 @@ use crate::server::AppState;
 /// Largest frame a client may send.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
+/// How long a closing session waits for the client's close reply.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Runs the session until the client leaves, the socket drops, or the server shuts down.
 pub async fn run(socket: WebSocket, state: Arc<AppState>) {
     let (out_tx, out_rx) = unbounded_channel();
@@ -122,6 +125,7 @@ impl Session {
                 reason: Utf8Bytes::from_static(close.reason),
             };
             let _ = sink.send(Message::Close(Some(frame))).await;
+            linger(&mut stream).await;
         }
         close
     }
@@ -173,14 +177,14 @@ impl Session {
                                 sdp,
                             }
                         };
-                        self.to_shard(command)
+                        self.send_to_shard(command)
                     }
                     ClientMessage::Answer { sdp } => {
                         let command = Command::Answer {
                             participant: joined.id,
                             sdp,
                         };
-                        self.to_shard(command)
+                        self.send_to_shard(command)
                     }
                     ClientMessage::MediaState { audio, video } => {
                         joined.room.update_media_state(joined.id, audio, video);
@@ -233,7 +237,7 @@ impl Session {
         None
     }
 
-    fn to_shard(&mut self, command: Command) -> Option<Close> {
+    fn send_to_shard(&mut self, command: Command) -> Option<Close> {
         let Some(joined) = &self.joined else {
             return None;
         };
@@ -381,6 +385,26 @@ impl Session {
             }
         }
         tracing::info!(participant = %joined.id, "left a class");
+    }
+}
+
+/// After we sent a close, waits (briefly) for the client's close reply. Dropping a socket that
+/// still has unread input makes the kernel reset the connection, and a reset can overtake the
+/// error and close frame we just sent.
+async fn linger(stream: &mut futures_util::stream::SplitStream<WebSocket>) {
+    let deadline = tokio::time::Instant::now() + LINGER;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.next()).await {
+            Ok(Some(Ok(Message::Close(_)))) | Err(_) => return,
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(_)) | None) => {
+                // The stream cannot read on (e.g. after an oversized frame): give the client a
+                // moment to read what we sent before the reset.
+                let soon = tokio::time::Instant::now() + LINGER / 4;
+                tokio::time::sleep_until(soon.min(deadline)).await;
+                return;
+            }
+        }
     }
 }
 

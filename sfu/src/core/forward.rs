@@ -133,7 +133,10 @@ impl ShardCore {
         let Some(mut writer) = participant.rtc.writer(mid) else {
             return;
         };
-        if writer.request_keyframe(rid, KeyframeRequestKind::Pli).is_ok() {
+        if writer
+            .request_keyframe(rid, KeyframeRequestKind::Pli)
+            .is_ok()
+        {
             self.counters.keyframe_requests_sent += 1;
         }
         if self.dirty_set.insert(publisher) {

@@ -200,7 +200,8 @@ impl ShardCore {
     }
 
     fn reject(&mut self, id: ParticipantId, why: Rejection) {
-        self.outputs.push_back(Output::Event(id, MediaEvent::Rejected(why)));
+        self.outputs
+            .push_back(Output::Event(id, MediaEvent::Rejected(why)));
     }
 
     fn join(&mut self, room: RoomId, id: ParticipantId, offer_sdp: &str) {
@@ -284,21 +285,26 @@ impl ShardCore {
         let Some(pending) = participant.pending_offer.take() else {
             return self.reject(id, Rejection::UnexpectedAnswer);
         };
-        let result = SdpAnswer::from_sdp_string(sdp)
-            .map_err(|e| e.to_string())
-            .and_then(|answer| {
-                participant
-                    .rtc
-                    .sdp_api()
-                    .accept_answer(pending, answer)
-                    .map_err(|e| e.to_string())
-            });
-        let accepted = result.is_ok();
-        let opened = participant.settle_offer(accepted);
-        if let Err(message) = result {
-            self.reject(id, Rejection::BadSdp(message));
+        let answer = match SdpAnswer::from_sdp_string(sdp) {
+            Ok(answer) => answer,
+            Err(e) => {
+                // Nothing was applied: the offer stays outstanding for a corrected answer.
+                participant.pending_offer = Some(pending);
+                return self.reject(id, Rejection::BadSdp(e.to_string()));
+            }
+        };
+        if let Err(e) = participant.rtc.sdp_api().accept_answer(pending, answer) {
+            // str0m has applied part of our offer and dropped the rest: the session no longer
+            // matches what either side believes, so it ends (the client may join again).
+            participant.rtc.disconnect();
+            self.reject(
+                id,
+                Rejection::BadSdp(format!("{e}; the media session ends")),
+            );
+            self.mark_dirty(id);
+            return;
         }
-        for (publisher, mid) in opened {
+        for (publisher, mid) in participant.settle_offer() {
             self.request_keyframe(publisher, mid);
         }
         self.mark_dirty(id);
@@ -394,7 +400,8 @@ impl ShardCore {
             return;
         };
         participant.connected = true;
-        self.outputs.push_back(Output::Event(id, MediaEvent::Connected));
+        self.outputs
+            .push_back(Output::Event(id, MediaEvent::Connected));
         // Frames written before DTLS was up were dropped: ask every publisher for a fresh start.
         let open: Vec<_> = participant
             .subscriptions
@@ -407,7 +414,12 @@ impl ShardCore {
         }
     }
 
-    fn on_track_published(&mut self, id: ParticipantId, mid: str0m::media::Mid, kind: str0m::media::MediaKind) {
+    fn on_track_published(
+        &mut self,
+        id: ParticipantId,
+        mid: str0m::media::Mid,
+        kind: str0m::media::MediaKind,
+    ) {
         let Some(participant) = self.participants.get_mut(&id) else {
             return;
         };
@@ -445,9 +457,7 @@ impl ShardCore {
                 .and_then(|p| p.published.get(mid))
                 .and_then(|t| t.keyframes.deadline())
         });
-        rtc.chain(keyframes)
-            .min()
-            .unwrap_or(self.now + IDLE_WAKE)
+        rtc.chain(keyframes).min().unwrap_or(self.now + IDLE_WAKE)
     }
 }
 

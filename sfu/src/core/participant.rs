@@ -35,6 +35,10 @@ impl PublishedTrack {
 }
 
 /// Where the m-line that carries one remote track to this participant stands in negotiation.
+///
+/// m-lines are never stopped: str0m's offers cannot recycle a stopped slot, so a class with
+/// pupils coming and going would grow its SDP without bound. A track that ends makes its m-line
+/// `inactive` and idle; the next track of the same kind takes it back (`sendonly` again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OutState {
     /// Wants an m-line in the next offer.
@@ -43,10 +47,10 @@ pub(crate) enum OutState {
     Negotiating(Mid),
     /// Negotiated: media is written to `Mid`.
     Open(Mid),
-    /// Its publisher left: the m-line is to be stopped in the next offer.
-    ToStop(Mid),
-    /// Stop offered, answer awaited; then the entry goes.
-    NegotiatingStop(Mid),
+    /// Its publisher left: the m-line goes inactive in the next offer.
+    ToRelease(Mid),
+    /// Inactive offered, answer awaited; then the m-line is idle.
+    Releasing(Mid),
 }
 
 /// A remote track this participant receives.
@@ -54,7 +58,7 @@ pub(crate) enum OutState {
 pub(crate) struct Subscription {
     pub kind: MediaKind,
     pub state: OutState,
-    /// The publisher left while the m-line was being offered: stop it once the answer is in.
+    /// The publisher left while the m-line was being offered: release it once the answer is in.
     pub orphaned: bool,
 }
 
@@ -76,6 +80,8 @@ pub(crate) struct Participant {
     pub next_timeout: Instant,
     pub published: HashMap<Mid, PublishedTrack>,
     pub subscriptions: HashMap<SourceTrack, Subscription>,
+    /// Negotiated, inactive m-lines waiting for the next remote track of their kind.
+    pub idle: Vec<(MediaKind, Mid)>,
     pub pending_offer: Option<SdpPendingOffer>,
     pub connected: bool,
 }
@@ -88,6 +94,7 @@ impl Participant {
             next_timeout: now,
             published: HashMap::new(),
             subscriptions: HashMap::new(),
+            idle: Vec::new(),
             pending_offer: None,
             connected: false,
         }
@@ -111,8 +118,8 @@ impl Participant {
             match sub.state {
                 OutState::ToOpen => return false,
                 OutState::Negotiating(_) => sub.orphaned = true,
-                OutState::Open(mid) => sub.state = OutState::ToStop(mid),
-                OutState::ToStop(_) | OutState::NegotiatingStop(_) => {}
+                OutState::Open(mid) => sub.state = OutState::ToRelease(mid),
+                OutState::ToRelease(_) | OutState::Releasing(_) => {}
             }
             true
         });
@@ -138,14 +145,21 @@ impl Participant {
         for ((publisher, _), sub) in self.subscriptions.iter_mut() {
             match sub.state {
                 OutState::ToOpen => {
-                    let stream_id = publisher.to_string();
-                    let mid = change.add_media(
-                        sub.kind,
-                        Direction::SendOnly,
-                        Some(stream_id),
-                        None,
-                        None,
-                    );
+                    let reuse = self.idle.iter().position(|(kind, _)| *kind == sub.kind);
+                    let mid = match reuse {
+                        Some(index) => {
+                            let (_, mid) = self.idle.swap_remove(index);
+                            change.set_direction(mid, Direction::SendOnly);
+                            mid
+                        }
+                        None => change.add_media(
+                            sub.kind,
+                            Direction::SendOnly,
+                            Some(publisher.to_string()),
+                            None,
+                            None,
+                        ),
+                    };
                     sub.state = OutState::Negotiating(mid);
                     events.push(MediaEvent::TrackAdded {
                         mid: mid.to_string(),
@@ -153,9 +167,9 @@ impl Participant {
                         kind: track_kind(sub.kind),
                     });
                 }
-                OutState::ToStop(mid) => {
-                    change.stop_media(mid);
-                    sub.state = OutState::NegotiatingStop(mid);
+                OutState::ToRelease(mid) => {
+                    change.set_direction(mid, Direction::Inactive);
+                    sub.state = OutState::Releasing(mid);
                     events.push(MediaEvent::TrackRemoved {
                         mid: mid.to_string(),
                     });
@@ -175,27 +189,29 @@ impl Participant {
         events
     }
 
-    /// The client answered the outstanding offer (`accepted`), or its answer was unusable and the
-    /// offer is void. Moves every m-line on; returns the tracks that just opened.
-    pub fn settle_offer(&mut self, accepted: bool) -> Vec<SourceTrack> {
+    /// The client accepted the outstanding offer. Moves every m-line on; returns the tracks that
+    /// just opened.
+    pub fn settle_offer(&mut self) -> Vec<SourceTrack> {
         let mut opened = Vec::new();
+        let mut released = Vec::new();
         self.subscriptions.retain(|source, sub| {
-            match (sub.state, accepted) {
-                (OutState::Negotiating(mid), true) if sub.orphaned => {
-                    sub.state = OutState::ToStop(mid);
+            match sub.state {
+                OutState::Negotiating(mid) if sub.orphaned => {
+                    sub.state = OutState::ToRelease(mid);
                 }
-                (OutState::Negotiating(mid), true) => {
+                OutState::Negotiating(mid) => {
                     sub.state = OutState::Open(mid);
                     opened.push(*source);
                 }
-                (OutState::Negotiating(_), false) if sub.orphaned => return false,
-                (OutState::Negotiating(_), false) => sub.state = OutState::ToOpen,
-                (OutState::NegotiatingStop(_), true) => return false,
-                (OutState::NegotiatingStop(mid), false) => sub.state = OutState::ToStop(mid),
+                OutState::Releasing(mid) => {
+                    released.push((sub.kind, mid));
+                    return false;
+                }
                 _ => {}
             }
             true
         });
+        self.idle.extend(released);
         opened
     }
 }

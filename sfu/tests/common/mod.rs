@@ -16,14 +16,15 @@ use std::time::{Duration, Instant};
 
 use sfu::core::{Input, Output, ShardCore};
 use sfu::{Command, MediaEvent, ParticipantId, RoomId, TrackKind};
-use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::change::{SdpAnswer, SdpApi, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Rtc, RtcConfig};
 
 /// The shard's socket, as advertised in its ICE candidate.
-pub const SERVER: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40000);
+pub const SERVER: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40000);
 /// Opus frames are 20 ms; video runs at 25 fps.
 const AUDIO_EVERY: Duration = Duration::from_millis(20);
 const VIDEO_EVERY: Duration = Duration::from_millis(40);
@@ -37,8 +38,8 @@ const MAX_ROUNDS_PER_TICK: usize = 64;
 pub fn init() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        // Fails only if another provider is installed already, which is just as good.
-        let _ = str0m::crypto::from_feature_flags().install_process_default();
+        // A no-op if some provider is installed already, which is just as good.
+        str0m::crypto::from_feature_flags().install_process_default();
         if std::env::var_os("RUST_LOG").is_some() {
             let _ = tracing_subscriber::fmt()
                 .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -131,7 +132,10 @@ impl Client {
 
     /// Frames that arrived on an m-line no `TrackAdded` announced.
     pub fn unannounced_frames(&self) -> u64 {
-        let unknown = self.received.iter().filter(|(m, _)| !self.tracks.contains_key(*m));
+        let unknown = self
+            .received
+            .iter()
+            .filter(|(m, _)| !self.tracks.contains_key(*m));
         unknown.map(|(_, r)| r.frames).sum()
     }
 
@@ -181,7 +185,9 @@ impl Client {
             *next += VIDEO_EVERY;
             let key = self.video_frames_sent == 0
                 || std::mem::take(&mut self.force_keyframe)
-                || self.keyframe_every.is_some_and(|n| self.video_frames_sent % n == 0);
+                || self
+                    .keyframe_every
+                    .is_some_and(|n| self.video_frames_sent % n == 0);
             let mut frame = vec![0x5a; if key { KEYFRAME_BYTES } else { DELTA_BYTES }];
             frame[0] = if key { 0x00 } else { 0x01 };
             let time = MediaTime::from_90khz((now - start).as_micros() as u64 * 9 / 100);
@@ -210,9 +216,18 @@ pub struct Publish {
 }
 
 impl Publish {
-    pub const BOTH: Publish = Publish { audio: true, video: true };
-    pub const AUDIO: Publish = Publish { audio: true, video: false };
-    pub const NOTHING: Publish = Publish { audio: false, video: false };
+    pub const BOTH: Publish = Publish {
+        audio: true,
+        video: true,
+    };
+    pub const AUDIO: Publish = Publish {
+        audio: true,
+        video: false,
+    };
+    pub const NOTHING: Publish = Publish {
+        audio: false,
+        video: false,
+    };
 }
 
 /// A client's first offer, before it is sent.
@@ -227,7 +242,12 @@ pub struct ClientOffer {
 
 /// A full-ICE client `Rtc` at `addr`, and its offer to publish what `publish` says. A pure viewer
 /// offers one receive-only audio m-line: an offer needs at least one m-line the server can use.
-pub fn client_offer(config: RtcConfig, addr: SocketAddr, now: Instant, publish: Publish) -> ClientOffer {
+pub fn client_offer(
+    config: RtcConfig,
+    addr: SocketAddr,
+    now: Instant,
+    publish: Publish,
+) -> ClientOffer {
     let mut rtc = config.build(now);
     rtc.add_local_candidate(Candidate::host(addr, "udp").expect("host candidate"));
     let mut api = rtc.sdp_api();
@@ -238,7 +258,13 @@ pub fn client_offer(config: RtcConfig, addr: SocketAddr, now: Instant, publish: 
         api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
     }
     let (offer, pending) = api.apply().expect("offer has changes");
-    ClientOffer { rtc, offer, pending, audio_mid, video_mid }
+    ClientOffer {
+        rtc,
+        offer,
+        pending,
+        audio_mid,
+        video_mid,
+    }
 }
 
 /// The shard core and its clients on one simulated network.
@@ -254,8 +280,11 @@ pub struct Net {
     by_id: HashMap<ParticipantId, usize>,
     by_addr: HashMap<SocketAddr, usize>,
     next_index: usize,
-    to_server: VecDeque<(SocketAddr, Vec<u8>)>,
-    to_client: VecDeque<(SocketAddr, Vec<u8>)>,
+    /// One-way delay of every datagram (0: a LAN so fast that a handshake fits in one instant).
+    pub latency: Duration,
+    /// Datagrams in flight, in sending order: when they arrive, the client's address, the bytes.
+    to_server: VecDeque<(Instant, SocketAddr, Vec<u8>)>,
+    to_client: VecDeque<(Instant, SocketAddr, Vec<u8>)>,
     commands: VecDeque<Command>,
     /// Events about participants that have no client here (rejected joins, departed ones).
     pub orphan_events: Vec<(ParticipantId, MediaEvent)>,
@@ -283,6 +312,7 @@ impl Net {
             by_id: HashMap::new(),
             by_addr: HashMap::new(),
             next_index: 0,
+            latency: Duration::ZERO,
             to_server: VecDeque::new(),
             to_client: VecDeque::new(),
             commands: VecDeque::new(),
@@ -320,8 +350,13 @@ impl Net {
         let id = ParticipantId(index as u64 + 1);
         // Ports above the server's, one per client ever created (a churn test makes thousands).
         let addr = SocketAddr::from(([127, 0, 0, 1], 41000 + (index % 24000) as u16));
-        let ClientOffer { rtc, offer, pending, audio_mid, video_mid } =
-            client_offer(Rtc::builder(), addr, self.now, publish);
+        let ClientOffer {
+            rtc,
+            offer,
+            pending,
+            audio_mid,
+            video_mid,
+        } = client_offer(Rtc::builder(), addr, self.now, publish);
         let client = Client {
             id,
             room: RoomId(room),
@@ -365,12 +400,30 @@ impl Net {
         let client = self.clients.remove(&index).expect("client exists");
         self.by_id.remove(&client.id);
         self.by_addr.remove(&client.addr);
-        self.command(Command::Leave { participant: client.id });
+        self.command(Command::Leave {
+            participant: client.id,
+        });
     }
 
     /// The client vanishes without a word: its datagrams stop both ways.
     pub fn vanish(&mut self, index: usize) {
         self.client_mut(index).silent = true;
+    }
+
+    /// The client changes its own session (publishes or stops a track) and sends the offer with
+    /// `Command::Offer`. Returns what the change closure returned.
+    pub fn renegotiate<R>(&mut self, index: usize, change: impl FnOnce(&mut SdpApi) -> R) -> R {
+        let client = self.client_mut(index);
+        let mut api = client.rtc.sdp_api();
+        let result = change(&mut api);
+        let (offer, pending) = api.apply().expect("the change needs an offer");
+        client.pending = Some(pending);
+        let participant = client.id;
+        self.command(Command::Offer {
+            participant,
+            sdp: offer.to_sdp_string(),
+        });
+        result
     }
 
     /// Answers the offers `index` was holding back.
@@ -392,7 +445,11 @@ impl Net {
 
     /// Feeds one raw datagram to the core, as if it arrived from `source`.
     pub fn inject(&mut self, source: SocketAddr, contents: &[u8]) {
-        let input = Input::Datagram { source, destination: SERVER, contents };
+        let input = Input::Datagram {
+            source,
+            destination: SERVER,
+            contents,
+        };
         self.core.handle_input(self.now, input);
         self.flush();
     }
@@ -406,7 +463,11 @@ impl Net {
     }
 
     /// Ticks until `done` holds or `limit` of simulated time passed. Returns the time it took.
-    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&Net) -> bool) -> Option<Duration> {
+    pub fn run_until(
+        &mut self,
+        limit: Duration,
+        mut done: impl FnMut(&Net) -> bool,
+    ) -> Option<Duration> {
         let begin = self.now;
         while !done(self) {
             if self.now - begin >= limit {
@@ -451,14 +512,19 @@ impl Net {
                 self.core.handle_input(self.now, Input::Timeout);
                 busy = true;
             }
-            while let Some((source, contents)) = self.to_server.pop_front() {
-                let input = Input::Datagram { source, destination: SERVER, contents: &contents };
+            while let Some((_, source, contents)) = pop_due(&mut self.to_server, self.now) {
+                let input = Input::Datagram {
+                    source,
+                    destination: SERVER,
+                    contents: &contents,
+                };
                 self.core.handle_input(self.now, input);
                 busy = true;
             }
             self.drain_core();
             busy |= self.feed_clients();
-            if !busy && self.to_client.is_empty() && self.to_server.is_empty() && self.commands.is_empty() {
+            let due = |q: &VecDeque<(Instant, _, _)>| q.front().is_some_and(|d| d.0 <= self.now);
+            if !busy && !due(&self.to_client) && !due(&self.to_server) && self.commands.is_empty() {
                 return;
             }
         }
@@ -469,7 +535,9 @@ impl Net {
             match self.core.poll_output() {
                 Output::Transmit(t) => {
                     assert_eq!(t.source, SERVER, "the core sends only from its socket");
-                    self.to_client.push_back((t.destination, t.contents.into()));
+                    let at = self.now + self.latency;
+                    self.to_client
+                        .push_back((at, t.destination, t.contents.into()));
                 }
                 Output::Event(id, event) => self.on_core_event(id, event),
                 Output::Timeout(at) => {
@@ -484,8 +552,11 @@ impl Net {
     fn feed_clients(&mut self) -> bool {
         let now = self.now;
         let mut busy = false;
-        while let Some((destination, contents)) = self.to_client.pop_front() {
-            let client = self.by_addr.get(&destination).and_then(|i| self.clients.get_mut(i));
+        while let Some((_, destination, contents)) = pop_due(&mut self.to_client, now) {
+            let client = self
+                .by_addr
+                .get(&destination)
+                .and_then(|i| self.clients.get_mut(i));
             let Some(client) = client.filter(|c| !c.silent) else {
                 self.undeliverable += 1;
                 continue;
@@ -493,7 +564,8 @@ impl Net {
             if client.loss_down.lose() {
                 continue;
             }
-            let receive = Receive::new(Protocol::Udp, SERVER, destination, &contents).expect("datagram");
+            let receive =
+                Receive::new(Protocol::Udp, SERVER, destination, &contents).expect("datagram");
             if let Err(e) = client.rtc.handle_input(str0m::Input::Receive(now, receive)) {
                 panic!("client {} refused a datagram from the core: {e}", client.id);
             }
@@ -501,7 +573,10 @@ impl Net {
         }
         for client in self.clients.values_mut().filter(|c| !c.silent) {
             if client.timeout <= now {
-                client.rtc.handle_input(str0m::Input::Timeout(now)).expect("client timeout");
+                client
+                    .rtc
+                    .handle_input(str0m::Input::Timeout(now))
+                    .expect("client timeout");
                 busy = true;
             }
             loop {
@@ -512,7 +587,8 @@ impl Net {
                     }
                     str0m::Output::Transmit(t) => {
                         if t.destination == SERVER && !client.loss_up.lose() {
-                            self.to_server.push_back((t.source, t.contents.into()));
+                            let at = now + self.latency;
+                            self.to_server.push_back((at, t.source, t.contents.into()));
                         }
                     }
                     str0m::Output::Event(event) => client.on_event(event),
@@ -533,12 +609,22 @@ impl Net {
             MediaEvent::Answer { sdp } => {
                 let pending = client.pending.take().expect("an answer only to our offer");
                 let answer = SdpAnswer::from_sdp_string(&sdp).expect("answer parses");
-                client.rtc.sdp_api().accept_answer(pending, answer).expect("answer accepted");
+                client
+                    .rtc
+                    .sdp_api()
+                    .accept_answer(pending, answer)
+                    .expect("answer accepted");
             }
             MediaEvent::Offer { sdp } if client.hold_offers => client.held_offers.push_back(sdp),
             MediaEvent::Offer { sdp } => self.answer(index, &sdp),
-            MediaEvent::TrackAdded { mid, publisher, kind } => {
-                client.tracks.insert(Mid::from(mid.as_str()), (publisher, kind));
+            MediaEvent::TrackAdded {
+                mid,
+                publisher,
+                kind,
+            } => {
+                client
+                    .tracks
+                    .insert(Mid::from(mid.as_str()), (publisher, kind));
             }
             _ => {}
         }
@@ -548,12 +634,27 @@ impl Net {
     fn answer(&mut self, index: usize, sdp: &str) {
         let client = self.clients.get_mut(&index).expect("client exists");
         let offer = SdpOffer::from_sdp_string(sdp).expect("server offer parses");
-        let answer = client.rtc.sdp_api().accept_offer(offer).expect("client accepts offer");
+        let answer = client
+            .rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .expect("client accepts offer");
         let participant = client.id;
         self.commands.push_back(Command::Answer {
             participant,
             sdp: answer.to_sdp_string(),
         });
+    }
+}
+
+fn pop_due<T>(
+    queue: &mut VecDeque<(Instant, T, Vec<u8>)>,
+    now: Instant,
+) -> Option<(Instant, T, Vec<u8>)> {
+    if queue.front()?.0 <= now {
+        queue.pop_front()
+    } else {
+        None
     }
 }
 

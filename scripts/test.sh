@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh Debian machine: installs what the tests need (only what
+# is missing, so a second run installs nothing), builds once in release, then runs formatting and
+# lint checks, the Rust tests and the browser tests in headless Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+# --- system packages --------------------------------------------------------------------------
+# chromium: the browser tests; cmake, clang, pkg-config: building aws-lc (str0m's DTLS/SRTP crypto).
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
+command -v clang >/dev/null 2>&1 || need_apt+=(clang)
+command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  step "installing ${need_apt[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# --- npm packages for the browser tests (into web-client/node_modules) --------------------------
+if [ ! -d web-client/node_modules/playwright-core ]; then
+  step "installing npm packages"
+  (cd web-client && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# --- Rust components ----------------------------------------------------------------------------
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+
+step "format"
+cargo fmt --all -- --check
+
+step "build (release, once)"
+cargo build --release --workspace --all-targets --locked
+
+step "lint"
+cargo clippy --release --workspace --all-targets --locked -- -D warnings
+
+step "rust tests"
+cargo test --release --workspace --locked
+
+step "browser tests (headless Chromium)"
+(cd web-client && CLASSROOM_BIN="$PWD/../target/release/classroom" node --test tests/)

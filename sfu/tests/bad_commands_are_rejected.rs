@@ -1,0 +1,281 @@
+//! Robustness: the control plane and the open UDP port both feed the core untrusted input. A bad
+//! command is refused with a reason and changes nothing; a bad datagram is counted as a drop. Neither
+//! may panic, nor disturb the sessions that are up.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::{client_offer, Net, Publish, Rng};
+use sfu::core::Counters;
+use sfu::{Command, MediaEvent, ParticipantId, Rejection, RoomId, TrackKind};
+use str0m::ice::{StunMessage, TransId};
+use str0m::Rtc;
+
+/// What the core said about a participant that has no client in the harness.
+fn said_about(net: &Net, id: ParticipantId) -> Vec<MediaEvent> {
+    let events = net.orphan_events.iter().filter(|(p, _)| *p == id);
+    events.map(|(_, e)| e.clone()).collect()
+}
+
+fn an_offer(net: &Net, port: u16, config: str0m::RtcConfig) -> String {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    client_offer(config, addr, net.now, Publish::BOTH)
+        .offer
+        .to_sdp_string()
+}
+
+/// Two participants exchanging media, so every test can check that the sessions were untouched.
+fn live_room() -> (Net, usize, usize) {
+    let mut net = Net::new();
+    let a = net.join(1);
+    let b = net.join(1);
+    net.connect_all();
+    net.progress(Duration::from_millis(500));
+    (net, a, b)
+}
+
+fn assert_media_still_flows(net: &mut Net, a: usize, b: usize) {
+    let (a_id, b_id) = (net.client(a).id, net.client(b).id);
+    let before = net.client(b).received_from(a_id, TrackKind::Video).frames;
+    let before_audio = net.client(a).received_from(b_id, TrackKind::Audio).frames;
+    net.progress(Duration::from_millis(500));
+    let after = net.client(b).received_from(a_id, TrackKind::Video).frames;
+    let after_audio = net.client(a).received_from(b_id, TrackKind::Audio).frames;
+    assert!(after >= before + 10, "video {before} -> {after}");
+    assert!(
+        after_audio >= before_audio + 20,
+        "audio {before_audio} -> {after_audio}"
+    );
+}
+
+fn drops(c: &Counters) -> u64 {
+    c.dropped_unknown_source + c.dropped_unknown_ufrag + c.dropped_bad_stun
+}
+
+#[test]
+fn a_join_with_garbage_sdp_is_refused_as_bad_sdp() {
+    let mut net = Net::new();
+    let id = ParticipantId(900);
+    for garbage in [
+        "",
+        "hello",
+        "v=0\r\nm=audio banana\r\n",
+        "\u{0}\u{ff}\r\n\r\n",
+    ] {
+        net.command(Command::Join {
+            room: RoomId(1),
+            participant: id,
+            offer: garbage.into(),
+        });
+    }
+    let events = said_about(&net, id);
+    assert_eq!(events.len(), 4, "{events:?}");
+    assert!(events
+        .iter()
+        .all(|e| matches!(e, MediaEvent::Rejected(Rejection::BadSdp(_)))));
+    // Nothing was created for it, not even the room.
+    assert_eq!(net.core.gauges(), Default::default());
+}
+
+#[test]
+fn a_join_offering_only_pcmu_and_vp9_is_refused_for_want_of_a_codec() {
+    let mut net = Net::new();
+    let config = Rtc::builder()
+        .clear_codecs()
+        .enable_pcmu(true, false)
+        .enable_vp9(true);
+    let offer = an_offer(&net, 50000, config);
+    let id = ParticipantId(901);
+    net.command(Command::Join {
+        room: RoomId(1),
+        participant: id,
+        offer,
+    });
+    assert_eq!(
+        said_about(&net, id),
+        [MediaEvent::Rejected(Rejection::NoUsableCodec)]
+    );
+    assert_eq!(net.core.gauges(), Default::default());
+}
+
+#[test]
+fn commands_out_of_turn_are_refused_and_change_nothing() {
+    let (mut net, a, b) = live_room();
+    let gauges = net.core.gauges();
+    let a_id = net.client(a).id;
+
+    // An answer when the core has no offer outstanding.
+    net.command(Command::Answer {
+        participant: a_id,
+        sdp: "v=0\r\n".into(),
+    });
+    assert_eq!(
+        net.client(a).events.last(),
+        Some(&MediaEvent::Rejected(Rejection::UnexpectedAnswer))
+    );
+
+    // A second Join for a session that exists, even with a perfectly good offer.
+    let offer = an_offer(&net, 50001, Rtc::builder());
+    net.command(Command::Join {
+        room: RoomId(2),
+        participant: a_id,
+        offer,
+    });
+    assert_eq!(
+        net.client(a).events.last(),
+        Some(&MediaEvent::Rejected(Rejection::AlreadyJoined))
+    );
+
+    // Offer and Answer for someone who never joined (or has left already).
+    let stranger = ParticipantId(999);
+    let offer = an_offer(&net, 50002, Rtc::builder());
+    net.command(Command::Offer {
+        participant: stranger,
+        sdp: offer,
+    });
+    net.command(Command::Answer {
+        participant: stranger,
+        sdp: "v=0\r\n".into(),
+    });
+    let not_joined = MediaEvent::Rejected(Rejection::NotJoined);
+    assert_eq!(said_about(&net, stranger), [not_joined.clone(), not_joined]);
+    // A Leave for a stranger is simply nothing to do.
+    net.command(Command::Leave {
+        participant: stranger,
+    });
+    assert_eq!(said_about(&net, stranger).len(), 2);
+
+    // A renegotiation offer that is garbage is refused; the session keeps its state.
+    net.command(Command::Offer {
+        participant: a_id,
+        sdp: "nonsense".into(),
+    });
+    assert!(matches!(
+        net.client(a).events.last(),
+        Some(MediaEvent::Rejected(Rejection::BadSdp(_)))
+    ));
+
+    assert_eq!(net.core.gauges(), gauges);
+    assert_media_still_flows(&mut net, a, b);
+}
+
+/// A real-looking STUN binding request naming `ufrag` as ours.
+fn binding_request(ufrag: &str) -> Vec<u8> {
+    let username = format!("{ufrag}:peer");
+    let msg = StunMessage::binding_request(&username, TransId::new(), true, 0, 1, false);
+    let mut buf = vec![0u8; 1500];
+    let n = msg
+        .to_bytes(Some(b"not-the-password"), &mut buf, |_, _| [0; 20])
+        .expect("stun");
+    buf.truncate(n);
+    buf
+}
+
+#[test]
+fn malformed_datagrams_from_strangers_are_counted_by_reason() {
+    let (mut net, a, b) = live_room();
+    let stranger = SocketAddr::from(([10, 9, 8, 7], 5555));
+    let before = net.core.counters().clone();
+
+    // RTP (and SRTP-looking bytes) from an address no session uses.
+    let rtp = [
+        0x80, 0x60, 0x00, 0x01, 0, 0, 0, 1, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4,
+    ];
+    net.inject(stranger, &rtp);
+    net.inject(stranger, &[]);
+    net.inject(stranger, &[0x17; 3]);
+    assert_eq!(
+        net.core.counters().dropped_unknown_source,
+        before.dropped_unknown_source + 3
+    );
+
+    // STUN naming a session that is not here.
+    net.inject(stranger, &binding_request("nobody-has-this"));
+    assert_eq!(
+        net.core.counters().dropped_unknown_ufrag,
+        before.dropped_unknown_ufrag + 1
+    );
+
+    // STUN cut short at every length from a bare header to one byte short of whole.
+    let whole = binding_request("nobody-has-this");
+    for len in 20..whole.len() {
+        net.inject(stranger, &whole[..len]);
+    }
+    let truncated = (whole.len() - 20) as u64;
+    assert_eq!(
+        net.core.counters().dropped_bad_stun,
+        before.dropped_bad_stun + truncated
+    );
+
+    assert_eq!(drops(net.core.counters()), drops(&before) + 4 + truncated);
+    assert_eq!(
+        net.core.counters().dropped_malformed,
+        before.dropped_malformed
+    );
+    assert_media_still_flows(&mut net, a, b);
+}
+
+#[test]
+fn ten_thousand_random_datagrams_never_panic_and_are_all_dropped() {
+    let (mut net, a, b) = live_room();
+    let before = net.core.counters().clone();
+    let gauges = net.core.gauges();
+    let mut rng = Rng(0x5eed_c1a5_5200);
+    const N: u64 = 10_000;
+    for i in 0..N {
+        // From 10/8, where no client lives.
+        let ip = [
+            10,
+            rng.below(256) as u8,
+            rng.below(256) as u8,
+            rng.below(256) as u8,
+        ];
+        let source = SocketAddr::from((ip, 1 + rng.below(65535) as u16));
+        let len = rng.below(1300) as usize;
+        let mut datagram = rng.bytes(len);
+        // Steer a share of them into each parser: STUN headers (with the magic cookie), DTLS
+        // record types, RTP/RTCP version bits; the rest stay entirely random.
+        match (i % 4, datagram.len()) {
+            (0, 20..) => {
+                datagram[0] &= 0x01;
+                datagram[2..4].copy_from_slice(&((len as u16 - 20) & !3).to_be_bytes());
+                datagram[4..8].copy_from_slice(&[0x21, 0x12, 0xa4, 0x42]);
+            }
+            (1, 1..) => datagram[0] = 20 + (datagram[0] % 44),
+            (2, 1..) => datagram[0] = 0x80 | (datagram[0] & 0x3f),
+            _ => {}
+        }
+        net.inject(source, &datagram);
+    }
+    let after = net.core.counters();
+    assert_eq!(drops(after), drops(&before) + N, "{after:?}");
+    assert_eq!(after.dropped_malformed, before.dropped_malformed);
+    // No address was learnt from any of it, and nothing else was created.
+    assert_eq!(net.core.gauges(), gauges);
+    assert_media_still_flows(&mut net, a, b);
+}
+
+#[test]
+fn garbage_from_a_joined_peers_address_does_not_break_its_session() {
+    let (mut net, a, b) = live_room();
+    let mut rng = Rng(42);
+    let spoofed = net.client(a).addr;
+    let before = net.core.counters().dropped_malformed;
+    for _ in 0..2_000 {
+        let len = 1 + rng.below(1200) as usize;
+        let mut datagram = rng.bytes(len);
+        // Never STUN (that would be checked by ICE instead): DTLS- and RTP-looking bytes.
+        datagram[0] = if rng.below(2) == 0 {
+            20 + datagram[0] % 44
+        } else {
+            0x80 | (datagram[0] & 0x3f)
+        };
+        net.inject(spoofed, &datagram);
+    }
+    // str0m refuses some of it outright (counted); SRTP that fails authentication it drops quietly.
+    assert!(net.core.counters().dropped_malformed >= before);
+    assert_eq!(net.core.gauges().participants, 2);
+    assert_media_still_flows(&mut net, a, b);
+}

@@ -1,0 +1,198 @@
+//! Shared by the signalling tests: a real server on ephemeral ports, a WebSocket client, and
+//! (in `peer.rs`) a str0m peer that does real ICE/DTLS/SRTP over UDP loopback.
+
+#![allow(dead_code)] // each test file uses a different part
+
+pub mod peer;
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use signaling::{Config, Server};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long any single wait in a test may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The embedded default, but on ports the OS picks so tests can run side by side.
+pub fn test_config() -> Config {
+    let mut config = Config {
+        http: "127.0.0.1:0".parse().expect("addr"),
+        ..Config::default()
+    };
+    config.media.udp_port_base = 0;
+    config.media.shards = 2;
+    config
+}
+
+pub async fn start(config: Config) -> Server {
+    Server::start(config).await.expect("server starts")
+}
+
+/// The links of a new class.
+#[derive(Debug, Clone)]
+pub struct Class {
+    pub room: String,
+    pub teacher_token: String,
+    pub pupil_token: String,
+}
+
+pub async fn create_class(server: &Server) -> Class {
+    let body = http_post(server, "/api/rooms", None).await;
+    assert_eq!(body.0, 201, "class created: {}", body.1);
+    let value: Value = serde_json::from_str(&body.1).expect("json");
+    let token = |url: &str| url.split("token=").nth(1).expect("token in url").to_owned();
+    Class {
+        room: value["room"].as_str().expect("room").to_owned(),
+        teacher_token: token(value["teacher_url"].as_str().expect("teacher_url")),
+        pupil_token: token(value["pupil_url"].as_str().expect("pupil_url")),
+    }
+}
+
+/// A minimal HTTP/1.1 POST over a TCP stream: (status, body).
+pub async fn http_post(server: &Server, path: &str, bearer: Option<&str>) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = TcpStream::connect(server.http_addr).await.expect("connect");
+    let auth = bearer
+        .map(|b| format!("Authorization: Bearer {b}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n",
+        server.http_addr
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    tokio::time::timeout(WAIT, stream.read_to_string(&mut response))
+        .await
+        .expect("response in time")
+        .expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// A signalling client speaking JSON over a real WebSocket.
+pub struct Client {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// What the server did next.
+#[derive(Debug)]
+pub enum Next {
+    Message(Value),
+    Closed(Option<u16>),
+}
+
+impl Client {
+    pub async fn connect(server: &Server) -> Client {
+        let url = format!("ws://{}/ws", server.http_addr);
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
+            .await
+            .expect("ws connects");
+        Client { ws }
+    }
+
+    pub async fn send(&mut self, value: Value) {
+        self.send_text(value.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: String) {
+        self.ws
+            .send(Message::Text(text.into()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        let _ = self.ws.send(message).await;
+    }
+
+    /// The next JSON message or the close, whichever comes; fails the test after [`WAIT`].
+    pub async fn next(&mut self) -> Next {
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("server said something in time");
+            match frame {
+                Some(Ok(Message::Text(text))) => {
+                    return Next::Message(serde_json::from_str(&text).expect("server sends JSON"))
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    return Next::Closed(frame.map(|f| u16::from(f.code)))
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => {
+                    eprintln!("websocket error: {e}");
+                    return Next::Closed(None);
+                }
+                None => return Next::Closed(None),
+            }
+        }
+    }
+
+    /// The next message, which must be JSON (not a close).
+    pub async fn message(&mut self) -> Value {
+        match self.next().await {
+            Next::Message(v) => v,
+            Next::Closed(code) => panic!("expected a message, the server closed ({code:?})"),
+        }
+    }
+
+    /// Skips messages until one of type `kind` arrives.
+    pub async fn expect_type(&mut self, kind: &str) -> Value {
+        loop {
+            let message = self.message().await;
+            if message["type"] == kind {
+                return message;
+            }
+        }
+    }
+
+    /// The next message must be an error with `code`.
+    pub async fn expect_error(&mut self, code: &str) -> Value {
+        let message = self.message().await;
+        assert_eq!(
+            message["type"], "error",
+            "expected error {code}, got {message}"
+        );
+        assert_eq!(message["code"], code, "got {message}");
+        assert!(
+            message["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "an error explains itself: {message}"
+        );
+        message
+    }
+
+    /// The server must close with `code` next.
+    pub async fn expect_close(&mut self, code: u16) {
+        match self.next().await {
+            Next::Closed(got) => assert_eq!(got, Some(code), "close code"),
+            Next::Message(m) => panic!("expected close {code}, got {m}"),
+        }
+    }
+
+    pub async fn join(&mut self, class: &Class, token: &str, name: &str) -> Value {
+        self.send(json!({
+            "type": "join", "version": 1, "room": class.room, "token": token, "name": name
+        }))
+        .await;
+        let welcome = self.message().await;
+        assert_eq!(welcome["type"], "welcome", "joined: {welcome}");
+        welcome
+    }
+
+    pub fn close_code(code: CloseCode) -> u16 {
+        u16::from(code)
+    }
+}

@@ -1,0 +1,267 @@
+//! A participant made of a str0m `Rtc`: real signalling over the WebSocket, real ICE, DTLS and
+//! SRTP over UDP loopback. It publishes a mic (Opus-sized frames every 20 ms) and a camera
+//! (VP8-shaped frames at 30 fps with a keyframe every second) and counts what it receives.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use signaling::Server;
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::{Class, Client};
+
+const AUDIO_EVERY: Duration = Duration::from_millis(20);
+const VIDEO_EVERY: Duration = Duration::from_millis(33);
+
+/// What one peer received from one publisher.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    pub audio_frames: u64,
+    pub video_frames: u64,
+    pub video_keyframes: u64,
+}
+
+pub struct Peer {
+    pub id: String,
+    client: Client,
+    rtc: Rtc,
+    socket: UdpSocket,
+    local: SocketAddr,
+    pending: Option<SdpPendingOffer>,
+    audio_mid: Mid,
+    video_mid: Mid,
+    /// mid of a received track → publisher id
+    track_owner: HashMap<String, String>,
+    pub received: HashMap<String, Received>,
+    pub keyframe_requests: u64,
+    pub connected: bool,
+    /// Longest SDP offer the server sent (m-lines must be recycled, not piled up).
+    pub max_offer_len: usize,
+    pub offers_received: u64,
+    next_audio: Instant,
+    next_video: Instant,
+    frames_sent: u64,
+    started: Instant,
+}
+
+impl Peer {
+    /// Joins `class` with `token` and sends the publishing offer.
+    pub async fn join(server: &Server, class: &Class, token: &str, name: &str) -> Peer {
+        let mut client = Client::connect(server).await;
+        let welcome = client.join(class, token, name).await;
+        let id = welcome["you"]["id"].as_str().expect("id").to_owned();
+        let socket = UdpSocket::bind("127.0.0.1:0").await.expect("udp bind");
+        let local = socket.local_addr().expect("local addr");
+        let now = Instant::now();
+        let mut rtc = Rtc::builder().build(now);
+        rtc.add_local_candidate(Candidate::host(local, "udp").expect("candidate"));
+        let mut change = rtc.sdp_api();
+        let audio_mid = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        let video_mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
+        let (offer, pending) = change.apply().expect("offer");
+        client
+            .send(json!({"type": "offer", "sdp": offer.to_sdp_string()}))
+            .await;
+        Peer {
+            id,
+            client,
+            rtc,
+            socket,
+            local,
+            pending: Some(pending),
+            audio_mid,
+            video_mid,
+            track_owner: HashMap::new(),
+            received: HashMap::new(),
+            keyframe_requests: 0,
+            connected: false,
+            max_offer_len: 0,
+            offers_received: 0,
+            next_audio: now,
+            next_video: now,
+            frames_sent: 0,
+            started: now,
+        }
+    }
+
+    /// Drives the peer (signalling, network, media) for `duration`.
+    pub async fn run_for(&mut self, duration: Duration) {
+        self.run_until(Instant::now() + duration, &AtomicBool::new(false))
+            .await;
+    }
+
+    /// Drives the peer until `until`, or until `stop` is set.
+    pub async fn run_until(&mut self, until: Instant, stop: &AtomicBool) {
+        let mut buf = vec![0u8; 2048];
+        while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+            let timeout = self.poll_rtc().await;
+            // Wake at least every 50 ms to look at `stop`.
+            let wake = timeout
+                .min(self.next_audio)
+                .min(self.next_video)
+                .min(until)
+                .min(Instant::now() + Duration::from_millis(50));
+            tokio::select! {
+                frame = self.client.ws.next() => match frame {
+                    Some(Ok(Message::Text(text))) => {
+                        let value: Value = serde_json::from_str(&text).expect("json");
+                        self.on_signal(value).await;
+                    }
+                    Some(Ok(_)) => {}
+                    _ => panic!("{}: signalling closed", self.id),
+                },
+                received = self.socket.recv_from(&mut buf) => {
+                    let (n, source) = received.expect("udp recv");
+                    let receive = Receive::new(Protocol::Udp, source, self.local, &buf[..n])
+                        .expect("server sends valid datagrams");
+                    self.rtc
+                        .handle_input(Input::Receive(Instant::now(), receive))
+                        .expect("rtc input");
+                }
+                _ = tokio::time::sleep_until(wake.into()) => {
+                    let now = Instant::now();
+                    self.rtc.handle_input(Input::Timeout(now)).expect("rtc timeout");
+                    self.send_media(now);
+                }
+            }
+        }
+    }
+
+    /// Leaves the class properly.
+    pub async fn leave(mut self) {
+        self.client.send(json!({"type": "leave"})).await;
+        let _ = self.client.expect_type("bye").await;
+    }
+
+    /// What this peer got from `publisher`.
+    pub fn from(&self, publisher: &str) -> Received {
+        self.received.get(publisher).copied().unwrap_or_default()
+    }
+
+    async fn poll_rtc(&mut self) -> Instant {
+        loop {
+            match self.rtc.poll_output().expect("rtc output") {
+                Output::Timeout(t) => return t,
+                Output::Transmit(t) => {
+                    let _ = self.socket.send_to(&t.contents, t.destination).await;
+                }
+                Output::Event(event) => self.on_event(event),
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Connected => self.connected = true,
+            Event::MediaData(data) => {
+                let owner = self
+                    .track_owner
+                    .get(&data.mid.to_string())
+                    .cloned()
+                    .unwrap_or_else(|| "unknown".into());
+                let entry = self.received.entry(owner).or_default();
+                if data.params.spec().codec == Codec::Opus {
+                    entry.audio_frames += 1;
+                } else {
+                    entry.video_frames += 1;
+                    if data.data.first().is_some_and(|b| b & 1 == 0) {
+                        entry.video_keyframes += 1;
+                    }
+                }
+            }
+            Event::KeyframeRequest(_) => {
+                self.keyframe_requests += 1;
+                // Answer with a keyframe right away, as a browser would.
+                self.frames_sent = 0;
+            }
+            _ => {}
+        }
+    }
+
+    async fn on_signal(&mut self, message: Value) {
+        match message["type"].as_str() {
+            Some("answer") => {
+                let answer =
+                    SdpAnswer::from_sdp_string(message["sdp"].as_str().expect("sdp")).expect("sdp");
+                let pending = self.pending.take().expect("an offer was pending");
+                self.rtc
+                    .sdp_api()
+                    .accept_answer(pending, answer)
+                    .expect("answer accepted");
+            }
+            Some("offer") => {
+                let sdp_len = message["sdp"].as_str().map_or(0, str::len);
+                self.max_offer_len = self.max_offer_len.max(sdp_len);
+                self.offers_received += 1;
+                let offer =
+                    SdpOffer::from_sdp_string(message["sdp"].as_str().expect("sdp")).expect("sdp");
+                let answer = self
+                    .rtc
+                    .sdp_api()
+                    .accept_offer(offer)
+                    .expect("offer accepted");
+                self.client
+                    .send(json!({"type": "answer", "sdp": answer.to_sdp_string()}))
+                    .await;
+            }
+            Some("track_added") => {
+                let mid = message["mid"].as_str().expect("mid").to_owned();
+                let owner = message["participant"]
+                    .as_str()
+                    .expect("participant")
+                    .to_owned();
+                self.track_owner.insert(mid, owner);
+            }
+            Some("error") => panic!("{}: server error {message}", self.id),
+            _ => {}
+        }
+    }
+
+    fn send_media(&mut self, now: Instant) {
+        if !self.connected {
+            return;
+        }
+        let elapsed = now.saturating_duration_since(self.started);
+        if now >= self.next_audio {
+            self.next_audio = now + AUDIO_EVERY;
+            let rtp = MediaTime::new(
+                elapsed.as_micros() as u64 * 48 / 1000,
+                Frequency::FORTY_EIGHT_KHZ,
+            );
+            self.write(self.audio_mid, Codec::Opus, rtp, vec![0xF8; 80]);
+        }
+        if now >= self.next_video {
+            self.next_video = now + VIDEO_EVERY;
+            let keyframe = self.frames_sent % 30 == 0;
+            self.frames_sent += 1;
+            let mut frame = vec![0x55u8; 1200];
+            frame[0] = if keyframe { 0x10 } else { 0x11 };
+            let rtp = MediaTime::from_90khz(elapsed.as_micros() as u64 * 90 / 1000);
+            self.write(self.video_mid, Codec::Vp8, rtp, frame);
+        }
+    }
+
+    fn write(&mut self, mid: Mid, codec: Codec, time: MediaTime, data: Vec<u8>) {
+        let Some(writer) = self.rtc.writer(mid) else {
+            return;
+        };
+        let Some(pt) = writer
+            .payload_params()
+            .find(|p| p.spec().codec == codec)
+            .map(|p| p.pt())
+        else {
+            return;
+        };
+        let _ = writer.write(pt, Instant::now(), time, data);
+    }
+}
