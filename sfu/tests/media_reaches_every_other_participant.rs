@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::Net;
+use common::{Net, Publish};
 use sfu::{MediaEvent, TrackKind};
 
 #[test]
@@ -62,7 +62,7 @@ fn three_publishers_each_receive_the_other_two() {
             assert!(video.frames <= publisher.video_frames_sent);
         }
         assert_eq!(
-            client.unannounced_frames(),
+            client.unannounced_frames,
             0,
             "{}: media on an unknown m-line",
             client.id
@@ -110,4 +110,57 @@ fn rooms_do_not_leak_into_each_other() {
         }
     }
     assert_eq!(net.core.gauges().rooms, 2);
+}
+
+/// The web client offers an `inactive` video m-line when the camera is off (or missing) and turns
+/// it `sendonly` with a new offer when the camera goes on: the same m-line, not a new one.
+#[test]
+fn a_camera_switched_on_later_reaches_the_others() {
+    let mut net = Net::new();
+    let student = net.join_as(1, Publish::AUDIO);
+    let teacher = net.join(1);
+    net.connect_all();
+    net.progress(Duration::from_millis(500));
+    let id = net.client(student).id;
+    assert!(net.client(teacher).received_from(id, TrackKind::Audio).frames >= 20);
+
+    net.set_sending(student, Publish::BOTH);
+    net.progress(Duration::from_secs(1));
+    let got = net.client(teacher).received_from(id, TrackKind::Video);
+    assert!(
+        got.frames >= 20 && got.keyframes >= 1,
+        "teacher got {got:?} of the student's camera; gauges {:?}",
+        net.core.gauges()
+    );
+}
+
+/// Switching the camera off again (`inactive`) ends the track for the others: a `TrackRemoved`,
+/// and the subscription is gone, not left pointing at a silent m-line.
+#[test]
+fn a_camera_switched_off_is_removed_from_the_others() {
+    let mut net = Net::new();
+    let student = net.join(1);
+    let teacher = net.join(1);
+    net.connect_all();
+    net.progress(Duration::from_millis(500));
+    let before = net.core.gauges();
+
+    net.set_sending(student, Publish::AUDIO);
+    net.progress(Duration::from_millis(500));
+    let t = net.client(teacher);
+    let id = net.client(student).id;
+    assert!(
+        t.events
+            .iter()
+            .any(|e| matches!(e, MediaEvent::TrackRemoved { .. })),
+        "the teacher was not told the camera went off"
+    );
+    assert!(!t.tracks.values().any(|track| *track == (id, TrackKind::Video)));
+    let after = net.core.gauges();
+    assert_eq!(after.published_tracks, before.published_tracks - 1, "{after:?}");
+    assert_eq!(after.subscriptions, before.subscriptions - 1, "{after:?}");
+    // Audio goes on.
+    let audio = t.received_from(id, TrackKind::Audio).frames;
+    net.progress(Duration::from_millis(500));
+    assert!(net.client(teacher).received_from(id, TrackKind::Audio).frames >= audio + 20);
 }

@@ -84,15 +84,17 @@ pub struct Client {
     pub addr: SocketAddr,
     pub rtc: Rtc,
     timeout: Instant,
-    /// Our own m-lines, for what we publish.
-    pub audio_mid: Option<Mid>,
-    pub video_mid: Option<Mid>,
+    /// Our own m-lines: always one of each, like the web client, `Inactive` when not sending.
+    pub audio_mid: Mid,
+    pub video_mid: Mid,
+    /// Which of them are negotiated as sending.
+    pub sending: Publish,
     /// Our join offer, until the server's answer arrives.
     pending: Option<SdpPendingOffer>,
     /// When set, server offers wait in `held_offers` instead of being answered at once.
     pub hold_offers: bool,
     pub held_offers: VecDeque<String>,
-    /// Whether it writes audio and video frames once connected.
+    /// Whether it writes frames on the m-lines it sends on, once connected.
     pub publishing: bool,
     /// A keyframe every n-th video frame; `None`: only the first one and on request.
     pub keyframe_every: Option<u64>,
@@ -103,9 +105,13 @@ pub struct Client {
     next_video: Option<Instant>,
     /// str0m on the client says ICE and DTLS are up.
     pub connected: bool,
-    /// Server m-line → the track it carries, from `TrackAdded`.
+    /// Server m-line → the track it carries now, from `TrackAdded` (an m-line can be reused for
+    /// another track after a `TrackRemoved`).
     pub tracks: HashMap<Mid, (ParticipantId, TrackKind)>,
-    pub received: HashMap<Mid, Received>,
+    /// What arrived, by the track the m-line carried at that moment.
+    pub received: HashMap<(ParticipantId, TrackKind), Received>,
+    /// Frames on an m-line that carried no announced track at that moment.
+    pub unannounced_frames: u64,
     /// `KeyframeRequest` events about our own m-lines.
     pub keyframe_requests: HashMap<Mid, u64>,
     /// Every event the core emitted for this participant, in order.
@@ -117,31 +123,15 @@ pub struct Client {
 }
 
 impl Client {
-    /// What this client received of `publisher`'s track of `kind` (summed over m-lines).
+    /// What this client received of `publisher`'s track of `kind`.
     pub fn received_from(&self, publisher: ParticipantId, kind: TrackKind) -> Received {
-        let mut total = Received::default();
-        for (mid, (from, k)) in &self.tracks {
-            if *from == publisher && *k == kind {
-                let r = self.received.get(mid).copied().unwrap_or_default();
-                total.frames += r.frames;
-                total.keyframes += r.keyframes;
-            }
-        }
-        total
-    }
-
-    /// Frames that arrived on an m-line no `TrackAdded` announced.
-    pub fn unannounced_frames(&self) -> u64 {
-        let unknown = self
-            .received
-            .iter()
-            .filter(|(m, _)| !self.tracks.contains_key(*m));
-        unknown.map(|(_, r)| r.frames).sum()
+        let r = self.received.get(&(publisher, kind));
+        r.copied().unwrap_or_default()
     }
 
     pub fn video_keyframe_requests(&self) -> u64 {
-        let mid = self.video_mid.expect("publishes video");
-        self.keyframe_requests.get(&mid).copied().unwrap_or(0)
+        let requests = self.keyframe_requests.get(&self.video_mid);
+        requests.copied().unwrap_or(0)
     }
 
     pub fn saw(&self, wanted: &MediaEvent) -> bool {
@@ -152,11 +142,14 @@ impl Client {
         match event {
             Event::Connected => self.connected = true,
             Event::MediaData(data) => {
-                let r = self.received.entry(data.mid).or_default();
+                let Some(&track) = self.tracks.get(&data.mid) else {
+                    self.unannounced_frames += 1;
+                    return;
+                };
+                let r = self.received.entry(track).or_default();
                 r.frames += 1;
                 // VP8 frame tag: bit 0 clear is a keyframe. Opus frames are never counted.
-                let is_video = self.tracks.get(&data.mid).map(|t| t.1) == Some(TrackKind::Video);
-                if is_video && data.data.first().is_some_and(|b| b & 1 == 0) {
+                if track.1 == TrackKind::Video && data.data.first().is_some_and(|b| b & 1 == 0) {
                     r.keyframes += 1;
                 }
             }
@@ -174,14 +167,15 @@ impl Client {
             return;
         }
         let next = self.next_audio.get_or_insert(now);
-        if let Some(mid) = self.audio_mid.filter(|_| now >= *next) {
+        if self.sending.audio && now >= *next {
             *next += AUDIO_EVERY;
             let ticks = (now - start).as_micros() as u64 * 48 / 1000;
             let time = MediaTime::new(ticks, Frequency::FORTY_EIGHT_KHZ);
-            write(&mut self.rtc, mid, Codec::Opus, now, time, vec![0xfc; 80]);
+            let (rtc, mid) = (&mut self.rtc, self.audio_mid);
+            write(rtc, mid, Codec::Opus, now, time, vec![0xfc; 80]);
         }
         let next = self.next_video.get_or_insert(now);
-        if let Some(mid) = self.video_mid.filter(|_| now >= *next) {
+        if self.sending.video && now >= *next {
             *next += VIDEO_EVERY;
             let key = self.video_frames_sent == 0
                 || std::mem::take(&mut self.force_keyframe)
@@ -191,7 +185,7 @@ impl Client {
             let mut frame = vec![0x5a; if key { KEYFRAME_BYTES } else { DELTA_BYTES }];
             frame[0] = if key { 0x00 } else { 0x01 };
             let time = MediaTime::from_90khz((now - start).as_micros() as u64 * 9 / 100);
-            write(&mut self.rtc, mid, Codec::Vp8, now, time, frame);
+            write(&mut self.rtc, self.video_mid, Codec::Vp8, now, time, frame);
             self.video_frames_sent += 1;
             self.keyframes_sent += u64::from(key);
         }
@@ -236,12 +230,20 @@ pub struct ClientOffer {
     pub rtc: Rtc,
     pub offer: SdpOffer,
     pub pending: SdpPendingOffer,
-    pub audio_mid: Option<Mid>,
-    pub video_mid: Option<Mid>,
+    pub audio_mid: Mid,
+    pub video_mid: Mid,
 }
 
-/// A full-ICE client `Rtc` at `addr`, and its offer to publish what `publish` says. A pure viewer
-/// offers one receive-only audio m-line: an offer needs at least one m-line the server can use.
+fn direction(sending: bool) -> Direction {
+    if sending {
+        Direction::SendOnly
+    } else {
+        Direction::Inactive
+    }
+}
+
+/// A full-ICE client `Rtc` at `addr`, and its offer. Like the web client it always offers an audio
+/// and a video m-line, `Inactive` for what `publish` leaves out (no device, camera off).
 pub fn client_offer(
     config: RtcConfig,
     addr: SocketAddr,
@@ -251,12 +253,12 @@ pub fn client_offer(
     let mut rtc = config.build(now);
     rtc.add_local_candidate(Candidate::host(addr, "udp").expect("host candidate"));
     let mut api = rtc.sdp_api();
-    let mut add = |kind| api.add_media(kind, Direction::SendOnly, Some("cam".into()), None, None);
-    let audio_mid = publish.audio.then(|| add(MediaKind::Audio));
-    let video_mid = publish.video.then(|| add(MediaKind::Video));
-    if publish == Publish::NOTHING {
-        api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
-    }
+    let mut add = |kind, sending| {
+        let stream = Some("cam".to_string());
+        api.add_media(kind, direction(sending), stream, None, None)
+    };
+    let audio_mid = add(MediaKind::Audio, publish.audio);
+    let video_mid = add(MediaKind::Video, publish.video);
     let (offer, pending) = api.apply().expect("offer has changes");
     ClientOffer {
         rtc,
@@ -365,6 +367,7 @@ impl Net {
             timeout: self.now,
             audio_mid,
             video_mid,
+            sending: publish,
             pending: Some(pending),
             hold_offers: false,
             held_offers: VecDeque::new(),
@@ -378,6 +381,7 @@ impl Net {
             connected: false,
             tracks: HashMap::new(),
             received: HashMap::new(),
+            unannounced_frames: 0,
             keyframe_requests: HashMap::new(),
             events: Vec::new(),
             silent: false,
@@ -424,6 +428,18 @@ impl Net {
             sdp: offer.to_sdp_string(),
         });
         result
+    }
+
+    /// The client starts or stops sending audio or video (the camera button): a direction change
+    /// on its own m-lines and an offer, as the web client does it.
+    pub fn set_sending(&mut self, index: usize, publish: Publish) {
+        let client = self.client_mut(index);
+        let (audio, video) = (client.audio_mid, client.video_mid);
+        client.sending = publish;
+        self.renegotiate(index, |api| {
+            api.set_direction(audio, direction(publish.audio));
+            api.set_direction(video, direction(publish.video));
+        });
     }
 
     /// Answers the offers `index` was holding back.
@@ -625,6 +641,9 @@ impl Net {
                 client
                     .tracks
                     .insert(Mid::from(mid.as_str()), (publisher, kind));
+            }
+            MediaEvent::TrackRemoved { mid } => {
+                client.tracks.remove(&Mid::from(mid.as_str()));
             }
             _ => {}
         }

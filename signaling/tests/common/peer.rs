@@ -48,6 +48,8 @@ pub struct Peer {
     /// Longest SDP offer the server sent (m-lines must be recycled, not piled up).
     pub max_offer_len: usize,
     pub offers_received: u64,
+    /// Ids of participants the server said left.
+    pub left: Vec<String>,
     next_audio: Instant,
     next_video: Instant,
     frames_sent: u64,
@@ -87,6 +89,7 @@ impl Peer {
             connected: false,
             max_offer_len: 0,
             offers_received: 0,
+            left: Vec::new(),
             next_audio: now,
             next_video: now,
             frames_sent: 0,
@@ -141,6 +144,23 @@ impl Peer {
     pub async fn leave(mut self) {
         self.client.send(json!({"type": "leave"})).await;
         let _ = self.client.expect_type("bye").await;
+    }
+
+    /// Stops answering on the network (as a laptop closed mid-class would) while keeping the
+    /// signalling socket, and waits for the server's `bye`. Returns how long it took.
+    pub async fn vanish_and_wait_for_bye(mut self, limit: Duration) -> Option<(Duration, Value)> {
+        let started = Instant::now();
+        drop(self.socket);
+        loop {
+            let left = limit.checked_sub(started.elapsed())?;
+            let frame = tokio::time::timeout(left, self.client.ws.next()).await.ok()??;
+            if let Ok(Message::Text(text)) = frame {
+                let value: Value = serde_json::from_str(&text).ok()?;
+                if value["type"] == "bye" {
+                    return Some((started.elapsed(), value));
+                }
+            }
+        }
     }
 
     /// What this peer got from `publisher`.
@@ -221,6 +241,10 @@ impl Peer {
                     .expect("participant")
                     .to_owned();
                 self.track_owner.insert(mid, owner);
+            }
+            Some("participant_left") => {
+                self.left
+                    .push(message["id"].as_str().unwrap_or_default().to_owned());
             }
             Some("error") => panic!("{}: server error {message}", self.id),
             _ => {}

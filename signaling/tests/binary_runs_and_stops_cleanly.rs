@@ -1,0 +1,117 @@
+//! The `classroom` binary itself: starts with flags, serves, says goodbye to sessions and exits 0
+//! on SIGTERM and SIGINT; refuses a bad configuration with a clear message and exit code 2.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+
+const BIN: &str = env!("CARGO_BIN_EXE_classroom");
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts")
+}
+
+/// Reads the "listening on" line the binary prints and returns the base URL's host:port.
+fn listening_addr(child: &mut Child) -> String {
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("a line on stdout");
+    line.trim()
+        .strip_prefix("classroom listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned()
+}
+
+fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the server did not stop in time");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn sigterm_says_bye_to_sessions_and_exits_zero() {
+    let mut child = spawn(&["--http", "127.0.0.1:0", "--udp-port-base", "0", "--shards", "1"]);
+    let addr = listening_addr(&mut child);
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+        .await
+        .expect("ws connects");
+    signal(&child, "TERM");
+    let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .expect("the session hears of the shutdown")
+        .expect("a frame")
+        .expect("no error");
+    let text = frame.into_text().expect("text");
+    assert!(
+        text.contains("\"bye\"") && text.contains("shutting_down"),
+        "{text}"
+    );
+    let status = wait_exit(&mut child);
+    assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn sigint_exits_zero() {
+    let mut child = spawn(&["--http", "127.0.0.1:0", "--udp-port-base", "0", "--shards", "1"]);
+    listening_addr(&mut child);
+    signal(&child, "INT");
+    assert!(wait_exit(&mut child).success());
+}
+
+#[test]
+fn a_bad_configuration_is_refused_with_a_reason() {
+    let mut child = spawn(&["--admin-key", "short"]);
+    let status = wait_exit(&mut child);
+    assert_eq!(status.code(), Some(2));
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read");
+    assert!(stderr.contains("admin_key"), "{stderr}");
+
+    let mut child = spawn(&["--config", "/nonexistent/classroom.toml"]);
+    assert_eq!(wait_exit(&mut child).code(), Some(2));
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let mut child = spawn(&["--http", &addr, "--udp-port-base", "0"]);
+    let status = wait_exit(&mut child);
+    assert!(!status.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read");
+    assert!(stderr.contains("cannot listen on"), "{stderr}");
+}

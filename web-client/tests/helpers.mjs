@@ -1,0 +1,302 @@
+// Shared harness of the end-to-end tests: starts the real `classroom` binary and a headless Chromium
+// (fake camera and microphone), opens class pages, waits on them (every wait bounded), reads their
+// WebRTC stats, and on failure prints every page's console, the server's output, and screenshots.
+//
+// A test file calls `useHarness()` once at top level; node --test runs each file in its own process,
+// so each file gets its own server and browser.
+//
+// Env: CLASSROOM_BIN (default <repo>/target/release/classroom), CHROMIUM_BIN (default /usr/bin/chromium).
+
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const REPO = path.resolve(HERE, '..', '..');
+const SERVER_BIN = process.env.CLASSROOM_BIN ?? path.join(REPO, 'target', 'release', 'classroom');
+const CHROMIUM_BIN = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+export const ARTIFACTS = path.join(HERE, 'artifacts');
+
+const SERVER_START_TIMEOUT_MS = 20_000;
+export const JOIN_TIMEOUT_MS = 30_000;
+export const FIRST_MEDIA_TIMEOUT_MS = 20_000;
+export const SAMPLE_GAP_MS = 3_000;
+/** Bound of the smaller UI waits (a tile appearing or going, a state change). */
+export const UI_TIMEOUT_MS = 10_000;
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+/**
+ * The shared state: `baseUrl` of the server once started, the `browser`, every page still `opened`
+ * (for logs and screenshots on failure), the logs of pages already `closed`, and the server's output.
+ */
+export const harness = {
+  baseUrl: null,
+  browser: null,
+  opened: [],
+  closed: [],
+  serverLog: [],
+};
+
+let server = null;
+
+/** Registers the before/after hooks that start and stop the server and the browser. */
+export function useHarness() {
+  before(async () => {
+    await mkdir(ARTIFACTS, { recursive: true });
+    await startServer();
+    harness.browser = await chromium.launch({ executablePath: CHROMIUM_BIN, headless: true, args: CHROMIUM_ARGS });
+  });
+
+  after(async () => {
+    for (const { context } of harness.opened) await context.close().catch(() => {});
+    await harness.browser?.close().catch(() => {});
+    await stopServer();
+  });
+}
+
+// ---- Server --------------------------------------------------------------------------------
+
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(SERVER_BIN, ['--http', '127.0.0.1:0', '--udp-port-base', '0'], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server = child;
+    const timer = setTimeout(() => {
+      reject(new Error(`the server printed no "listening on http://…" within ${SERVER_START_TIMEOUT_MS} ms`));
+    }, SERVER_START_TIMEOUT_MS);
+    const onLine = (stream) => (line) => {
+      // eslint-disable-next-line no-control-regex
+      const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
+      harness.serverLog.push(`[server ${stream}] ${plain}`);
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(plain);
+      if (match && harness.baseUrl === null) {
+        harness.baseUrl = match[1];
+        clearTimeout(timer);
+        resolve(harness.baseUrl);
+      }
+    };
+    splitLines(child.stdout, onLine('stdout'));
+    splitLines(child.stderr, onLine('stderr'));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`could not start ${SERVER_BIN}: ${error.message}`));
+    });
+    child.on('exit', (code, signal) => {
+      harness.serverLog.push(`[server] exited (code ${code}, signal ${signal})`);
+      server = null;
+      clearTimeout(timer);
+      reject(new Error(`the server exited before listening (code ${code}, signal ${signal})`));
+    });
+  });
+}
+
+function splitLines(stream, onLine) {
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop();
+    for (const line of lines) onLine(line);
+  });
+  stream.on('end', () => {
+    if (pending) onLine(pending);
+  });
+}
+
+async function stopServer() {
+  const child = server;
+  if (!child) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// Last resort if the runner dies between before() and after().
+process.on('exit', () => server?.kill('SIGKILL'));
+
+/** POST /api/rooms; the links are rewritten to the address the test reaches the server at. */
+export async function createRoom() {
+  const response = await fetch(`${harness.baseUrl}/api/rooms`, { method: 'POST' });
+  const body = await response.text();
+  assert.equal(response.status, 201, `POST /api/rooms answered ${response.status}: ${body}`);
+  const room = JSON.parse(body);
+  // Join through the address the test reached the server at, whatever host the server names.
+  const local = (url) => {
+    const u = new URL(url);
+    return new URL(u.pathname + u.search, harness.baseUrl).href;
+  };
+  return { ...room, teacher_url: local(room.teacher_url), pupil_url: local(room.pupil_url) };
+}
+
+// ---- Browser -------------------------------------------------------------------------------
+
+/** Opens `url` in a fresh browser context (own storage, camera and microphone allowed). */
+export async function openPage(label, url) {
+  const context = await harness.browser.newContext({
+    permissions: ['camera', 'microphone'],
+    viewport: { width: 1024, height: 720 },
+  });
+  const page = await context.newPage();
+  const logs = [];
+  page.on('console', (msg) => logs.push(`[${label}] ${msg.type()}: ${msg.text()}`));
+  page.on('pageerror', (error) => logs.push(`[${label}] page error: ${error.message}`));
+  page.on('requestfailed', (req) => logs.push(`[${label}] request failed: ${req.url()} ${req.failure()?.errorText}`));
+  const participant = { label, context, page, logs };
+  harness.opened.push(participant);
+  await page.goto(url, { timeout: JOIN_TIMEOUT_MS });
+  return participant;
+}
+
+/** Closes a page opened by `openPage`; its console stays available to the diagnostics. */
+export async function closePage(participant) {
+  const index = harness.opened.indexOf(participant);
+  if (index >= 0) harness.opened.splice(index, 1);
+  harness.closed.push(participant);
+  await participant.context.close().catch(() => {});
+}
+
+/** Runs `body`; on failure prints every page's console, the server's output, and screenshots. */
+export async function withDiagnostics(name, body) {
+  try {
+    await body();
+  } catch (error) {
+    console.error(`\n---- ${name} failed: diagnostics ----`);
+    for (const { label, logs } of harness.closed) {
+      console.error(`-- console of ${label} (closed, ${logs.length} lines)`);
+      for (const line of logs.slice(-80)) console.error(line);
+    }
+    for (const { label, page, logs } of harness.opened) {
+      const state = await page.evaluate(() => window.classroom?.state).catch(() => 'unknown');
+      console.error(`-- console of ${label} (state ${state}, ${logs.length} lines)`);
+      for (const line of logs.slice(-80)) console.error(line);
+      await page.screenshot({ path: path.join(ARTIFACTS, `failed-${label}.png`) }).catch(() => {});
+    }
+    console.error(`-- server output (last 80 lines)`);
+    for (const line of harness.serverLog.slice(-80)) console.error(line);
+    throw error;
+  }
+}
+
+/** `page.waitForFunction` bounded by `timeout`, failing with `what` in the message. */
+export async function waitUntil({ page, label }, what, fn, arg = null, timeout = UI_TIMEOUT_MS) {
+  await page.waitForFunction(fn, arg, { timeout, polling: 100 }).catch((error) => {
+    throw new Error(`${label}: ${what}: ${error.message}`);
+  });
+}
+
+/** Waits until the page has joined; fails at once if it ended in `error` or `left`. */
+export async function waitJoined({ page, label }) {
+  await page.waitForFunction(
+    () => {
+      const c = window.classroom;
+      if (c && (c.state === 'error' || c.state === 'left')) {
+        throw new Error(`state ${c.state}: ${document.getElementById('status-text').textContent}`);
+      }
+      return c !== undefined && c.state === 'joined' && c.pc !== null && c.you !== null;
+    },
+    null,
+    { timeout: JOIN_TIMEOUT_MS, polling: 100 },
+  ).catch((error) => {
+    throw new Error(`${label} did not join: ${error.message}`);
+  });
+  return page.evaluate(() => window.classroom.you);
+}
+
+/** Waits until `page` receives a live track of each `{participant, kind}` in `expected`. */
+export async function waitTracks({ page, label }, expected) {
+  await page.waitForFunction(
+    (wanted) => {
+      const c = window.classroom;
+      if (c.state !== 'joined') throw new Error(`state ${c.state}`);
+      const live = new Set();
+      for (const entry of c.tracks.values()) {
+        if (entry.track && entry.track.readyState === 'live') live.add(`${entry.participant}/${entry.kind}`);
+      }
+      return wanted.every(({ participant, kind }) => live.has(`${participant}/${kind}`));
+    },
+    expected,
+    { timeout: JOIN_TIMEOUT_MS, polling: 200 },
+  ).catch(async (error) => {
+    const tracks = await page.evaluate(() =>
+      JSON.stringify([...window.classroom.tracks].map(([mid, t]) => ({ mid, ...t, track: t.track?.readyState }))),
+    );
+    throw new Error(`${label} did not receive ${JSON.stringify(expected)} (has ${tracks}): ${error.message}`);
+  });
+}
+
+/**
+ * The page's inbound-rtp streams, each named by its mid: `window.classroom.tracks` maps the mid
+ * (announced by `track_added`) to the publishing participant and kind. Falls back to the
+ * transceiver whose receiver track is the stats' trackIdentifier where `mid` is not reported.
+ */
+export function inboundStats(page) {
+  return page.evaluate(async () => {
+    const c = window.classroom;
+    const midByTrack = new Map();
+    for (const t of c.pc.getTransceivers()) if (t.mid !== null) midByTrack.set(t.receiver.track.id, t.mid);
+    const report = await c.pc.getStats();
+    const streams = [];
+    report.forEach((s) => {
+      if (s.type !== 'inbound-rtp') return;
+      const mid = s.mid ?? midByTrack.get(s.trackIdentifier) ?? null;
+      const entry = mid === null ? undefined : c.tracks.get(mid);
+      streams.push({
+        mid,
+        ssrc: s.ssrc,
+        kind: s.kind,
+        participant: entry ? entry.participant : null,
+        announcedKind: entry ? entry.kind : null,
+        framesDecoded: s.framesDecoded ?? null,
+        packetsReceived: s.packetsReceived ?? 0,
+        bytesReceived: s.bytesReceived ?? 0,
+      });
+    });
+    return streams;
+  });
+}
+
+/** The inbound stream of `participant`'s `kind` track in `stats` (from `inboundStats`). */
+export function stream(stats, participant, kind) {
+  return stats.find((s) => s.participant === participant && s.kind === kind);
+}
+
+/** Waits until `page` has decoded a frame / received a packet from each `{participant, kind}`. */
+export async function waitFirstMedia(participant, expected) {
+  const deadline = Date.now() + FIRST_MEDIA_TIMEOUT_MS;
+  let stats = [];
+  while (Date.now() < deadline) {
+    stats = await inboundStats(participant.page);
+    const ready = expected.every(({ participant: id, kind }) => {
+      const s = stream(stats, id, kind);
+      return s && (kind === 'video' ? s.framesDecoded > 0 : s.packetsReceived > 0);
+    });
+    if (ready) return;
+    await sleep(250);
+  }
+  throw new Error(`${participant.label} got no media from ${JSON.stringify(expected)}: ${JSON.stringify(stats)}`);
+}
+
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
