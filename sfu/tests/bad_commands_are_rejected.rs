@@ -279,3 +279,22 @@ fn garbage_from_a_joined_peers_address_does_not_break_its_session() {
     assert_eq!(net.core.gauges().participants, 2);
     assert_media_still_flows(&mut net, a, b);
 }
+
+/// The demux learns a peer's address from STUN naming its session. STUN whose MESSAGE-INTEGRITY
+/// was not made with the session's password (anyone who saw the ufrag in clear on the wire can
+/// send it) must not teach it addresses: eight of them would push the real address out of the
+/// per-session limit, and the peer's media would be dropped until its next consent check.
+#[test]
+fn unauthenticated_stun_naming_a_session_does_not_take_over_its_address() {
+    let (mut net, a, b) = live_room();
+    let ufrag = net.client(a).server_ufrag();
+    for port in 0..16 {
+        let source = SocketAddr::from(([10, 0, 0, 1], 7000 + port));
+        net.inject(source, &binding_request(&ufrag));
+    }
+    let gauges = net.core.gauges();
+    assert_eq!(gauges.demux_addrs, 2, "forged STUN was routed: {gauges:?}");
+    let before = net.core.counters().dropped_unknown_source;
+    assert_media_still_flows(&mut net, a, b);
+    assert_eq!(net.core.counters().dropped_unknown_source, before, "the peer's own media was dropped");
+}

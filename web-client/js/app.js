@@ -73,9 +73,16 @@ function showScreen(id) {
   for (const screen of document.querySelectorAll('.screen')) screen.hidden = screen.id !== id;
 }
 
-function showStatus(text, { rejoin = false, home = false } = {}) {
+/**
+ * Shows `text` on the status screen; `alert` (errors) makes it a role="alert" element, so that
+ * assistive technology announces it at once rather than politely.
+ */
+function showStatus(text, { rejoin = false, home = false, alert = false } = {}) {
   showScreen('status-screen');
-  $('status-text').textContent = text;
+  const status = $('status-text');
+  if (alert) status.setAttribute('role', 'alert');
+  else status.removeAttribute('role');
+  status.textContent = text;
   $('rejoin').hidden = !rejoin;
   $('rejoin').href = window.location.href;
   $('home').hidden = !home;
@@ -448,7 +455,7 @@ function endSession(state, text, options = {}) {
   connection?.close();
   $('preview').srcObject = null;
   setState(state);
-  showStatus(text, options);
+  showStatus(text, { ...options, alert: state === 'error' });
 }
 
 // ---- Notices -------------------------------------------------------------------------------
@@ -488,7 +495,7 @@ async function main() {
 
   if (!link) {
     setState('error');
-    showStatus(STRINGS.badLink, { home: true });
+    showStatus(STRINGS.badLink, { home: true, alert: true });
     return;
   }
   if (link.prejoin) {
@@ -504,5 +511,5 @@ async function main() {
 main().catch((error) => {
   console.error('classroom: failed to start', error);
   setState('error');
-  showStatus(format(STRINGS.errors.other, { code: 'client', message: error.message }), { rejoin: true });
+  showStatus(format(STRINGS.errors.other, { code: 'client', message: error.message }), { rejoin: true, alert: true });
 });

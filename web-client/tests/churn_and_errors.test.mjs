@@ -20,6 +20,7 @@ import {
   harness,
   inboundStats,
   openPage,
+  problemsLogged,
   sleep,
   stream,
   useHarness,
@@ -177,6 +178,7 @@ test('pupils who leave free their m-lines for the next pupil, and media keeps fl
       const tiles = await teacher.page.evaluate(() => [...document.querySelectorAll('#grid .tile')].map((t) => t.dataset.participant));
       assert.equal(tiles.length, 2, `round ${round}: the teacher sees its own tile and the present pupil's: ${JSON.stringify(tiles)}`);
     }
+    assert.deepEqual(problemsLogged(teacher), [], 'the teacher\'s page logged no warning or error through the churn');
     await teacher.page.screenshot({ path: path.join(ARTIFACTS, 'churn-teacher.png') });
   });
 });
@@ -202,6 +204,7 @@ async function expectErrorScreen(participant, expectedText, { home = true } = {}
   await sleep(1_000);
   assert.equal(await page.evaluate(() => window.classroom.state), 'error', `${label}: the state stays "error"`);
   assert.equal((await alert.textContent()).trim(), expectedText, `${label}: the message stays`);
+  assert.deepEqual(problemsLogged(participant), [], `${label}: the page logged no warning or error`);
   await page.screenshot({ path: path.join(ARTIFACTS, `${label}.png`) });
 }
 
@@ -256,6 +259,7 @@ test('an incomplete link ends on a readable error without contacting the server'
     const visitor = await openPage('incomplete-link', url.href);
     const strings = await pageStrings(visitor.page);
     await expectErrorScreen(visitor, strings.badLink);
+    assert.deepEqual(visitor.sockets, [], 'the page opened no signalling socket');
     await closePage(visitor);
   });
 });
@@ -317,6 +321,9 @@ test('a pupil turning the mic and camera off is shown so on the teacher’s scre
     assert.ok(await pupilTile.locator('.avatar').isVisible(), 'the pupil’s initials show instead of the video');
     await cameraButton.click();
     await cameraOff.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
+    await waitUntil(teacher, 'the pupil’s tile shows the video again', (s) => !document.querySelector(s).classList.contains('no-video'), tileSelector(pupilInfo.id));
+    assert.deepEqual(problemsLogged(teacher), [], 'the teacher\'s page logged no warning or error');
+    assert.deepEqual(problemsLogged(pupil), [], 'the pupil\'s page logged no warning or error');
 
     await closePage(pupil);
     await closePage(teacher);

@@ -43,7 +43,8 @@ const CHROMIUM_ARGS = [
 
 /**
  * The shared state: `baseUrl` of the server once started, the `browser`, every page still `opened`
- * (for logs and screenshots on failure), the logs of pages already `closed`, and the server's output.
+ * (`{label, context, page, logs, sockets}`, for logs and screenshots on failure), the pages already
+ * `closed` (their logs stay printable), and the server's output.
  */
 export const harness = {
   baseUrl: null,
@@ -159,13 +160,20 @@ export async function openPage(label, url) {
   });
   const page = await context.newPage();
   const logs = [];
+  const sockets = [];
   page.on('console', (msg) => logs.push(`[${label}] ${msg.type()}: ${msg.text()}`));
+  page.on('websocket', (ws) => sockets.push(ws.url()));
   page.on('pageerror', (error) => logs.push(`[${label}] page error: ${error.message}`));
   page.on('requestfailed', (req) => logs.push(`[${label}] request failed: ${req.url()} ${req.failure()?.errorText}`));
-  const participant = { label, context, page, logs };
+  const participant = { label, context, page, logs, sockets };
   harness.opened.push(participant);
   await page.goto(url, { timeout: JOIN_TIMEOUT_MS });
   return participant;
+}
+
+/** The console warnings and errors (and uncaught exceptions) `participant`'s page logged so far. */
+export function problemsLogged({ logs }) {
+  return logs.filter((line) => /^\[[^\]]*\] (warning|error|page error):/.test(line));
 }
 
 /** Closes a page opened by `openPage`; its console stays available to the diagnostics. */

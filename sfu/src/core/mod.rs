@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use rand::distr::{Alphanumeric, SampleString};
 use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::config::DtlsCert;
 use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, IceCreds};
 
@@ -72,6 +73,9 @@ pub struct ShardCore {
     deferred_keyframes: Vec<(ParticipantId, str0m::media::Mid)>,
     outputs: VecDeque<Output>,
     counters: Counters,
+    /// One DTLS certificate for every session of the shard. Each handshake still agrees fresh
+    /// keys (ECDHE); sharing the certificate only saves generating a key pair per join.
+    dtls_cert: Option<DtlsCert>,
 }
 
 impl ShardCore {
@@ -88,6 +92,9 @@ impl ShardCore {
             deferred_keyframes: Vec::new(),
             outputs: VecDeque::new(),
             counters: Counters::default(),
+            dtls_cert: str0m::crypto::from_feature_flags()
+                .dtls_provider
+                .generate_certificate(),
         }
     }
 
@@ -217,10 +224,13 @@ impl ShardCore {
             ufrag: ufrag.clone(),
             pass: Alphanumeric.sample_string(&mut rand::rng(), 24),
         };
-        let mut rtc = codecs::rtc_config()
+        let mut config = codecs::rtc_config()
             .set_ice_lite(true)
-            .set_local_ice_credentials(creds)
-            .build(self.now);
+            .set_local_ice_credentials(creds);
+        if let Some(cert) = &self.dtls_cert {
+            config = config.set_dtls_cert(cert.clone());
+        }
+        let mut rtc = config.build(self.now);
         match Candidate::host(self.public_addr, "udp") {
             Ok(candidate) => {
                 rtc.add_local_candidate(candidate);

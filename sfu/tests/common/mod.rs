@@ -134,6 +134,17 @@ impl Client {
         requests.copied().unwrap_or(0)
     }
 
+    /// The ICE username fragment the core gave this session (from its answer).
+    pub fn server_ufrag(&self) -> String {
+        let answer = self.events.iter().find_map(|e| match e {
+            MediaEvent::Answer { sdp } => Some(sdp),
+            _ => None,
+        });
+        let line = answer.and_then(|sdp| sdp.lines().find(|l| l.starts_with("a=ice-ufrag:")));
+        let ufrag = line.expect("the answer has an ufrag")["a=ice-ufrag:".len()..].trim();
+        ufrag.to_string()
+    }
+
     pub fn saw(&self, wanted: &MediaEvent) -> bool {
         self.events.iter().any(|e| e == wanted)
     }
