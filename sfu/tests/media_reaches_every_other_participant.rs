@@ -164,3 +164,29 @@ fn a_camera_switched_off_is_removed_from_the_others() {
     net.progress(Duration::from_millis(500));
     assert!(net.client(teacher).received_from(id, TrackKind::Audio).frames >= audio + 20);
 }
+
+/// Camera off and on again faster than the teacher's browser answers: the m-line being released
+/// is opened again afterwards, and the student's video comes back.
+#[test]
+fn a_camera_toggled_during_renegotiation_comes_back() {
+    let mut net = Net::new();
+    let student = net.join(1);
+    let teacher = net.join(1);
+    net.connect_all();
+    net.progress(Duration::from_millis(500));
+    let id = net.client(student).id;
+
+    net.client_mut(teacher).hold_offers = true;
+    for publish in [Publish::AUDIO, Publish::BOTH, Publish::AUDIO, Publish::BOTH] {
+        net.set_sending(student, publish);
+        net.progress(Duration::from_millis(20));
+    }
+    net.release_offers(teacher);
+    net.progress(Duration::from_millis(100));
+    let before = net.client(teacher).received_from(id, TrackKind::Video);
+    net.progress(Duration::from_secs(1));
+    let after = net.client(teacher).received_from(id, TrackKind::Video);
+    assert!(after.frames >= before.frames + 20, "{before:?} -> {after:?}");
+    let gauges = net.core.gauges();
+    assert_eq!((gauges.published_tracks, gauges.subscriptions), (4, 4), "{gauges:?}");
+}

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
   ARTIFACTS,
+  JOIN_TIMEOUT_MS,
   SAMPLE_GAP_MS,
   closePage,
   createRoom,
