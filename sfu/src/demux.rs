@@ -3,11 +3,13 @@
 //! A STUN binding request names the session in its USERNAME ("our-ufrag:their-ufrag"), and every
 //! participant gets its own ufrag. The source address of a STUN request is then remembered, so DTLS,
 //! SRTP and SRTCP datagrams (which carry no such name) are found by their 4-tuple. Both lookups are
-//! one hash probe.
+//! one hash probe. An address is learnt only from STUN whose MESSAGE-INTEGRITY was made with the
+//! session's ICE password: the ufrag travels in clear, so it proves nothing on its own.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
+use str0m::crypto::{CryptoProvider, Sha1HmacProvider};
 use str0m::ice::StunMessage;
 
 use crate::ids::ParticipantId;
@@ -19,7 +21,8 @@ const MAX_ADDRS_PER_PARTICIPANT: usize = 8;
 /// The routing table of one shard's socket.
 #[derive(Debug, Default)]
 pub struct Demux {
-    by_ufrag: HashMap<String, ParticipantId>,
+    /// Our ufrag of each session → the session and our ICE password (the key of its STUN).
+    by_ufrag: HashMap<String, (ParticipantId, String)>,
     by_addr: HashMap<SocketAddr, ParticipantId>,
     addrs_of: HashMap<ParticipantId, Vec<SocketAddr>>,
 }
@@ -29,19 +32,21 @@ pub struct Demux {
 pub enum Miss {
     /// STUN whose username names no session here.
     UnknownUfrag,
-    /// STUN that does not parse, or has no username.
+    /// STUN that does not parse, has no username, or fails its integrity check.
     BadStun,
     /// Not STUN, from an address no session has used.
     UnknownSource,
 }
 
 impl Demux {
-    /// Routes STUN with `ufrag` to `participant` from now on. Returns false if the ufrag is taken.
-    pub fn insert_ufrag(&mut self, ufrag: &str, participant: ParticipantId) -> bool {
+    /// Routes STUN with `ufrag`, signed with `pass`, to `participant` from now on. Returns false if
+    /// the ufrag is taken.
+    pub fn insert_ufrag(&mut self, ufrag: &str, pass: &str, participant: ParticipantId) -> bool {
         if self.by_ufrag.contains_key(ufrag) {
             return false;
         }
-        self.by_ufrag.insert(ufrag.to_owned(), participant);
+        self.by_ufrag
+            .insert(ufrag.to_owned(), (participant, pass.to_owned()));
         self.addrs_of.entry(participant).or_default();
         true
     }
@@ -62,14 +67,19 @@ impl Demux {
         }
         let stun = StunMessage::parse(datagram).map_err(|_| Miss::BadStun)?;
         let (ours, _theirs) = stun.split_username().ok_or(Miss::BadStun)?;
-        let participant = *self.by_ufrag.get(ours).ok_or(Miss::UnknownUfrag)?;
+        let (participant, pass) = self.by_ufrag.get(ours).ok_or(Miss::UnknownUfrag)?;
+        let participant = *participant;
+        let hmac = sha1_hmac_provider();
+        if !stun.verify(pass.as_bytes(), |key, parts| hmac.sha1_hmac(key, parts)) {
+            return Err(Miss::BadStun);
+        }
         self.learn(source, participant);
         Ok(participant)
     }
 
     /// Forgets everything about `participant`.
     pub fn remove(&mut self, participant: ParticipantId) {
-        self.by_ufrag.retain(|_, p| *p != participant);
+        self.by_ufrag.retain(|_, (p, _)| *p != participant);
         for addr in self.addrs_of.remove(&participant).unwrap_or_default() {
             if self.by_addr.get(&addr) == Some(&participant) {
                 self.by_addr.remove(&addr);
@@ -107,6 +117,14 @@ impl Demux {
     }
 }
 
+/// The HMAC-SHA1 of the crypto provider str0m uses.
+fn sha1_hmac_provider() -> &'static dyn Sha1HmacProvider {
+    match CryptoProvider::get_default() {
+        Some(provider) => provider.sha1_hmac_provider,
+        None => str0m::crypto::from_feature_flags().sha1_hmac_provider,
+    }
+}
+
 /// RFC 7983 demultiplexing: STUN starts with 0 or 1 and is at least a header long.
 fn is_stun(datagram: &[u8]) -> bool {
     datagram.len() >= 20 && datagram[0] < 2
@@ -117,13 +135,19 @@ mod tests {
     use super::*;
     use str0m::ice::{StunMessage, TransId};
 
+    const PASS: &str = "password";
+
     fn binding(username: &str) -> Vec<u8> {
+        signed_binding(username, PASS)
+    }
+
+    fn signed_binding(username: &str, pass: &str) -> Vec<u8> {
         let msg = StunMessage::binding_request(username, TransId::new(), true, 0, 1, false);
         let mut buf = vec![0u8; 1500];
+        let hmac = sha1_hmac_provider();
         let n = msg
-            .to_bytes(Some(b"password"), &mut buf, |key, parts| {
-                let _ = (key, parts);
-                [0; 20]
+            .to_bytes(Some(pass.as_bytes()), &mut buf, |key, parts| {
+                hmac.sha1_hmac(key, parts)
             })
             .expect("serialize stun");
         buf.truncate(n);
@@ -137,8 +161,8 @@ mod tests {
     #[test]
     fn stun_routes_by_ufrag_then_media_by_address() {
         let mut demux = Demux::default();
-        assert!(demux.insert_ufrag("abc", ParticipantId(1)));
-        assert!(demux.insert_ufrag("def", ParticipantId(2)));
+        assert!(demux.insert_ufrag("abc", PASS, ParticipantId(1)));
+        assert!(demux.insert_ufrag("def", PASS, ParticipantId(2)));
         assert_eq!(
             demux.route(addr(5000), &[0x80, 0x60, 0, 1]),
             Err(Miss::UnknownSource)
@@ -160,14 +184,14 @@ mod tests {
     #[test]
     fn duplicate_ufrag_is_refused() {
         let mut demux = Demux::default();
-        assert!(demux.insert_ufrag("abc", ParticipantId(1)));
-        assert!(!demux.insert_ufrag("abc", ParticipantId(2)));
+        assert!(demux.insert_ufrag("abc", PASS, ParticipantId(1)));
+        assert!(!demux.insert_ufrag("abc", PASS, ParticipantId(2)));
     }
 
     #[test]
     fn remove_forgets_ufrag_and_addresses() {
         let mut demux = Demux::default();
-        demux.insert_ufrag("abc", ParticipantId(1));
+        demux.insert_ufrag("abc", PASS, ParticipantId(1));
         demux.route(addr(6000), &binding("abc:x")).expect("routed");
         demux.remove(ParticipantId(1));
         assert!(demux.is_empty());
@@ -180,7 +204,7 @@ mod tests {
     #[test]
     fn a_peer_spraying_ports_holds_a_bounded_number_of_addresses() {
         let mut demux = Demux::default();
-        demux.insert_ufrag("abc", ParticipantId(1));
+        demux.insert_ufrag("abc", PASS, ParticipantId(1));
         for port in 0..1000 {
             demux
                 .route(addr(10_000 + port), &binding("abc:x"))
@@ -195,5 +219,18 @@ mod tests {
         for junk in [&[][..], &[0u8; 19][..], &[1u8; 40][..], &[0xff; 3][..]] {
             assert!(demux.route(addr(1), junk).is_err());
         }
+    }
+
+    #[test]
+    fn stun_not_signed_with_the_session_password_teaches_no_address() {
+        let mut demux = Demux::default();
+        demux.insert_ufrag("abc", PASS, ParticipantId(1));
+        let forged = signed_binding("abc:x", "guessed");
+        assert_eq!(demux.route(addr(7000), &forged), Err(Miss::BadStun));
+        assert_eq!(
+            demux.route(addr(7000), &[0x80, 0x60, 0, 1]),
+            Err(Miss::UnknownSource)
+        );
+        assert_eq!(demux.len(), (1, 0));
     }
 }

@@ -161,6 +161,35 @@ fn commands_out_of_turn_are_refused_and_change_nothing() {
     assert_media_still_flows(&mut net, a, b);
 }
 
+/// An answer that does not even parse is refused, and the offer it claimed to answer stays
+/// outstanding: the client's real answer, arriving next, still opens the new tracks.
+#[test]
+fn a_garbage_answer_leaves_the_offer_answerable() {
+    let (mut net, a, b) = live_room();
+    net.client_mut(a).hold_offers = true;
+    let newcomer = net.join(1);
+    net.connect_all();
+    assert_eq!(net.client(a).held_offers.len(), 1);
+    let a_id = net.client(a).id;
+
+    net.command(Command::Answer {
+        participant: a_id,
+        sdp: "v=0\r\nthis is no answer\r\n".into(),
+    });
+    let last = net.client(a).events.last();
+    assert!(
+        matches!(last, Some(MediaEvent::Rejected(Rejection::BadSdp(_)))),
+        "{last:?}"
+    );
+
+    net.release_offers(a);
+    net.progress(Duration::from_secs(1));
+    let n = net.client(newcomer).id;
+    let got = net.client(a).received_from(n, TrackKind::Video);
+    assert!(got.frames >= 20 && got.keyframes >= 1, "{got:?}");
+    assert_media_still_flows(&mut net, a, b);
+}
+
 /// A real-looking STUN binding request naming `ufrag` as ours.
 fn binding_request(ufrag: &str) -> Vec<u8> {
     let username = format!("{ufrag}:peer");
@@ -296,5 +325,9 @@ fn unauthenticated_stun_naming_a_session_does_not_take_over_its_address() {
     assert_eq!(gauges.demux_addrs, 2, "forged STUN was routed: {gauges:?}");
     let before = net.core.counters().dropped_unknown_source;
     assert_media_still_flows(&mut net, a, b);
-    assert_eq!(net.core.counters().dropped_unknown_source, before, "the peer's own media was dropped");
+    assert_eq!(
+        net.core.counters().dropped_unknown_source,
+        before,
+        "the peer's own media was dropped"
+    );
 }

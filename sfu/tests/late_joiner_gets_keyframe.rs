@@ -51,6 +51,36 @@ fn a_late_joiner_makes_the_publisher_send_a_keyframe_promptly() {
     );
 }
 
+/// Over a network with a real delay the joiner's ICE and DTLS take several round trips; the
+/// keyframe asked for when its m-line was negotiated must not be lost meanwhile, nor must the
+/// joiner then wait out the throttle interval for another one.
+#[test]
+fn over_a_slow_network_the_joiner_decodes_soon_after_connecting() {
+    const LATENCY: Duration = Duration::from_millis(50);
+    let mut net = Net::new();
+    net.latency = LATENCY;
+    let publisher = lone_publisher(&mut net);
+    let p = net.client(publisher).id;
+
+    let joiner = net.join_as(1, Publish::NOTHING);
+    let connected = net.run_until(Duration::from_secs(5), |net| net.client(joiner).connected);
+    let connected = connected.expect("the joiner connects");
+    let decodable = net.run_until(Duration::from_secs(2), |net| {
+        net.client(joiner)
+            .received_from(p, TrackKind::Video)
+            .keyframes
+            > 0
+    });
+    let decodable = decodable.expect("the joiner gets a keyframe");
+    // A round trip to the publisher and back, plus a frame interval: far below the 500 ms a
+    // request merged into the throttle would wait.
+    let bound = LATENCY * 4 + Duration::from_millis(40);
+    assert!(
+        decodable <= bound,
+        "connected after {connected:?}, keyframe {decodable:?} later (bound {bound:?})"
+    );
+}
+
 #[test]
 fn many_joiners_at_once_are_merged_into_few_requests() {
     let mut net = Net::new();

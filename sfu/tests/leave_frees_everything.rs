@@ -140,8 +140,14 @@ fn a_thousand_join_leave_cycles_leave_nothing_behind() {
         MediaEvent::Offer { sdp } => Some(sdp),
         _ => None,
     });
-    let mlines = last_offer.expect("the steady one got offers").matches("\nm=").count();
-    assert!(mlines <= MAX_STEADY_MLINES, "the steady one's session has {mlines} m-lines");
+    let mlines = last_offer
+        .expect("the steady one got offers")
+        .matches("\nm=")
+        .count();
+    assert!(
+        mlines <= MAX_STEADY_MLINES,
+        "the steady one's session has {mlines} m-lines"
+    );
     assert_still_works(&mut net, steady);
 }
 

@@ -1,4 +1,6 @@
-//! Forwarding: in a room of three, everyone receives everyone else's audio and video, never their own.
+//! Forwarding: in a room of three, everyone receives everyone else's audio and video, never their own;
+//! rooms stay apart; and a camera switched on or off mid-class (the web client flips its m-line
+//! between `inactive` and `sendonly`) starts or ends that track for everyone else.
 
 mod common;
 
@@ -62,8 +64,7 @@ fn three_publishers_each_receive_the_other_two() {
             assert!(video.frames <= publisher.video_frames_sent);
         }
         assert_eq!(
-            client.unannounced_frames,
-            0,
+            client.unannounced_frames, 0,
             "{}: media on an unknown m-line",
             client.id
         );
@@ -80,6 +81,8 @@ fn three_publishers_each_receive_the_other_two() {
     assert_eq!(counters.dropped_malformed, 0, "{counters:?}");
     let gauges = net.core.gauges();
     assert_eq!((gauges.rooms, gauges.participants), (1, 3));
+    // The core always gave a deadline in the future once it had nothing left to do.
+    assert_eq!(net.stalls, 0);
     assert_eq!((gauges.published_tracks, gauges.subscriptions), (6, 12));
 }
 
@@ -122,7 +125,12 @@ fn a_camera_switched_on_later_reaches_the_others() {
     net.connect_all();
     net.progress(Duration::from_millis(500));
     let id = net.client(student).id;
-    assert!(net.client(teacher).received_from(id, TrackKind::Audio).frames >= 20);
+    assert!(
+        net.client(teacher)
+            .received_from(id, TrackKind::Audio)
+            .frames
+            >= 20
+    );
 
     net.set_sending(student, Publish::BOTH);
     net.progress(Duration::from_secs(1));
@@ -155,14 +163,26 @@ fn a_camera_switched_off_is_removed_from_the_others() {
             .any(|e| matches!(e, MediaEvent::TrackRemoved { .. })),
         "the teacher was not told the camera went off"
     );
-    assert!(!t.tracks.values().any(|track| *track == (id, TrackKind::Video)));
+    assert!(!t
+        .tracks
+        .values()
+        .any(|track| *track == (id, TrackKind::Video)));
     let after = net.core.gauges();
-    assert_eq!(after.published_tracks, before.published_tracks - 1, "{after:?}");
+    assert_eq!(
+        after.published_tracks,
+        before.published_tracks - 1,
+        "{after:?}"
+    );
     assert_eq!(after.subscriptions, before.subscriptions - 1, "{after:?}");
     // Audio goes on.
     let audio = t.received_from(id, TrackKind::Audio).frames;
     net.progress(Duration::from_millis(500));
-    assert!(net.client(teacher).received_from(id, TrackKind::Audio).frames >= audio + 20);
+    assert!(
+        net.client(teacher)
+            .received_from(id, TrackKind::Audio)
+            .frames
+            >= audio + 20
+    );
 }
 
 /// Camera off and on again faster than the teacher's browser answers: the m-line being released
@@ -186,7 +206,14 @@ fn a_camera_toggled_during_renegotiation_comes_back() {
     let before = net.client(teacher).received_from(id, TrackKind::Video);
     net.progress(Duration::from_secs(1));
     let after = net.client(teacher).received_from(id, TrackKind::Video);
-    assert!(after.frames >= before.frames + 20, "{before:?} -> {after:?}");
+    assert!(
+        after.frames >= before.frames + 20,
+        "{before:?} -> {after:?}"
+    );
     let gauges = net.core.gauges();
-    assert_eq!((gauges.published_tracks, gauges.subscriptions), (4, 4), "{gauges:?}");
+    assert_eq!(
+        (gauges.published_tracks, gauges.subscriptions),
+        (4, 4),
+        "{gauges:?}"
+    );
 }

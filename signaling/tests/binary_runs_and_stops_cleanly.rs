@@ -53,7 +53,14 @@ fn signal(child: &Child, name: &str) {
 
 #[tokio::test]
 async fn sigterm_says_bye_to_sessions_and_exits_zero() {
-    let mut child = spawn(&["--http", "127.0.0.1:0", "--udp-port-base", "0", "--shards", "1"]);
+    let mut child = spawn(&[
+        "--http",
+        "127.0.0.1:0",
+        "--udp-port-base",
+        "0",
+        "--shards",
+        "1",
+    ]);
     let addr = listening_addr(&mut child);
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
         .await
@@ -75,7 +82,14 @@ async fn sigterm_says_bye_to_sessions_and_exits_zero() {
 
 #[test]
 fn sigint_exits_zero() {
-    let mut child = spawn(&["--http", "127.0.0.1:0", "--udp-port-base", "0", "--shards", "1"]);
+    let mut child = spawn(&[
+        "--http",
+        "127.0.0.1:0",
+        "--udp-port-base",
+        "0",
+        "--shards",
+        "1",
+    ]);
     listening_addr(&mut child);
     signal(&child, "INT");
     assert!(wait_exit(&mut child).success());

@@ -81,10 +81,16 @@ impl ShardCore {
         let Some(participant) = self.participants.get_mut(&publisher) else {
             return;
         };
+        // Before the publisher's first packet there is nobody to ask, and its encoder starts with
+        // a keyframe anyway; asking would only spend the throttle's slot.
+        let possible = participant
+            .rtc
+            .writer(mid)
+            .is_some_and(|w| w.is_request_keyframe_possible(KeyframeRequestKind::Pli));
         let Some(track) = participant.published.get_mut(&mid) else {
             return;
         };
-        if track.kind != MediaKind::Video {
+        if track.kind != MediaKind::Video || !possible {
             return;
         }
         if !track.keyframes.request(now) {

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use rand::distr::{Alphanumeric, SampleString};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::config::DtlsCert;
+use str0m::media::Direction;
 use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, IceCreds};
 
@@ -220,9 +221,10 @@ impl ShardCore {
             Err(why) => return self.reject(id, why),
         };
         let ufrag = self.fresh_ufrag();
+        let pass = Alphanumeric.sample_string(&mut rand::rng(), 24);
         let creds = IceCreds {
             ufrag: ufrag.clone(),
-            pass: Alphanumeric.sample_string(&mut rand::rng(), 24),
+            pass: pass.clone(),
         };
         let mut config = codecs::rtc_config()
             .set_ice_lite(true)
@@ -244,7 +246,7 @@ impl ShardCore {
             Ok(answer) => answer,
             Err(e) => return self.reject(id, Rejection::BadSdp(e.to_string())),
         };
-        self.demux.insert_ufrag(&ufrag, id);
+        self.demux.insert_ufrag(&ufrag, &pass, id);
         let mut participant = Participant::new(room, rtc, self.now);
         let members = self.rooms.entry(room).or_default();
         for other in members.iter() {
@@ -399,6 +401,9 @@ impl ShardCore {
             Event::MediaAdded(added) if added.direction.is_receiving() => {
                 self.on_track_published(id, added.mid, added.kind);
             }
+            Event::MediaChanged(changed) => {
+                self.on_media_changed(id, changed.mid, changed.direction);
+            }
             Event::MediaData(data) => self.forward(id, data),
             Event::KeyframeRequest(req) => self.on_keyframe_request(id, req.mid),
             _ => {}
@@ -412,7 +417,8 @@ impl ShardCore {
         participant.connected = true;
         self.outputs
             .push_back(Output::Event(id, MediaEvent::Connected));
-        // Frames written before DTLS was up were dropped: ask every publisher for a fresh start.
+        // What was written before the connection came up is stale by now (str0m queues it): ask
+        // every publisher for a keyframe so decoding starts cleanly on fresh media.
         let open: Vec<_> = participant
             .subscriptions
             .iter()
@@ -439,6 +445,44 @@ impl ShardCore {
         for other in members.into_iter().filter(|m| *m != id) {
             if let Some(p) = self.participants.get_mut(&other) {
                 p.subscribe((id, mid), kind);
+                self.mark_dirty(other);
+            }
+        }
+    }
+
+    /// The participant turned one of its m-lines on or off (the camera button: the web client
+    /// offers `inactive` for a device that is off, `sendonly` once it is on). Our own m-lines
+    /// towards it change direction too, but those never receive, and are never in `published`.
+    fn on_media_changed(
+        &mut self,
+        id: ParticipantId,
+        mid: str0m::media::Mid,
+        direction: Direction,
+    ) {
+        let Some(participant) = self.participants.get(&id) else {
+            return;
+        };
+        let published = participant.published.contains_key(&mid);
+        if direction.is_receiving() && !published {
+            if let Some(kind) = participant.rtc.media(mid).map(|m| m.kind()) {
+                self.on_track_published(id, mid, kind);
+            }
+        } else if !direction.is_receiving() && published {
+            self.on_track_unpublished(id, mid);
+        }
+    }
+
+    fn on_track_unpublished(&mut self, id: ParticipantId, mid: str0m::media::Mid) {
+        let Some(participant) = self.participants.get_mut(&id) else {
+            return;
+        };
+        participant.published.remove(&mid);
+        let room = participant.room;
+        self.deferred_keyframes.retain(|entry| *entry != (id, mid));
+        let members = self.rooms.get(&room).cloned().unwrap_or_default();
+        for other in members.into_iter().filter(|m| *m != id) {
+            if let Some(p) = self.participants.get_mut(&other) {
+                p.unsubscribe_track((id, mid));
                 self.mark_dirty(other);
             }
         }

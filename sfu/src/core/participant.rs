@@ -60,6 +60,9 @@ pub(crate) struct Subscription {
     pub state: OutState,
     /// The publisher left while the m-line was being offered: release it once the answer is in.
     pub orphaned: bool,
+    /// The track was published again while its m-line was being released: open it again once
+    /// the release is answered.
+    pub reopen: bool,
 }
 
 impl Subscription {
@@ -100,21 +103,46 @@ impl Participant {
         }
     }
 
-    /// Starts receiving `source` (another participant's track).
+    /// Starts receiving `source` (another participant's track), or keeps receiving it if it was
+    /// unpublished and published again before its m-line was released (camera off and on).
     pub fn subscribe(&mut self, source: SourceTrack, kind: MediaKind) {
-        self.subscriptions.entry(source).or_insert(Subscription {
-            kind,
-            state: OutState::ToOpen,
-            orphaned: false,
-        });
+        let Some(sub) = self.subscriptions.get_mut(&source) else {
+            self.subscriptions.insert(
+                source,
+                Subscription {
+                    kind,
+                    state: OutState::ToOpen,
+                    orphaned: false,
+                    reopen: false,
+                },
+            );
+            return;
+        };
+        match sub.state {
+            // Not offered as inactive yet: the m-line simply stays open.
+            OutState::ToRelease(mid) => sub.state = OutState::Open(mid),
+            OutState::Releasing(_) => sub.reopen = true,
+            OutState::Negotiating(_) => sub.orphaned = false,
+            OutState::ToOpen | OutState::Open(_) => {}
+        }
     }
 
     /// Stops receiving every track of `publisher`, who left.
     pub fn unsubscribe_all_of(&mut self, publisher: ParticipantId) {
-        self.subscriptions.retain(|(from, _), sub| {
-            if *from != publisher {
+        self.unsubscribe(|(from, _)| *from == publisher);
+    }
+
+    /// Stops receiving one track, which its publisher stopped sending.
+    pub fn unsubscribe_track(&mut self, source: SourceTrack) {
+        self.unsubscribe(|s| *s == source);
+    }
+
+    fn unsubscribe(&mut self, ends: impl Fn(&SourceTrack) -> bool) {
+        self.subscriptions.retain(|source, sub| {
+            if !ends(source) {
                 return true;
             }
+            sub.reopen = false;
             match sub.state {
                 OutState::ToOpen => return false,
                 OutState::Negotiating(_) => sub.orphaned = true,
@@ -205,7 +233,11 @@ impl Participant {
                 }
                 OutState::Releasing(mid) => {
                     released.push((sub.kind, mid));
-                    return false;
+                    if !std::mem::take(&mut sub.reopen) {
+                        return false;
+                    }
+                    // Published again meanwhile: it takes an idle m-line in the next offer.
+                    sub.state = OutState::ToOpen;
                 }
                 _ => {}
             }

@@ -9,28 +9,30 @@
 // Each test binary compiles this module and uses a different part of it.
 #![allow(dead_code)]
 
+mod client;
+mod rng;
+mod signalling;
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use sfu::core::{Input, Output, ShardCore};
-use sfu::{Command, MediaEvent, ParticipantId, RoomId, TrackKind};
-use str0m::change::{SdpAnswer, SdpApi, SdpOffer, SdpPendingOffer};
-use str0m::format::Codec;
-use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use sfu::{Command, MediaEvent, ParticipantId, RoomId};
+use str0m::config::DtlsCert;
 use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, Rtc, RtcConfig};
+use str0m::{Rtc, RtcConfig};
+
+// Re-exported for the tests; no single test binary uses all of them.
+#[allow(unused_imports)]
+pub use client::{client_offer, Client, ClientOffer, Loss, Publish, Received};
+#[allow(unused_imports)]
+pub use rng::Rng;
 
 /// The shard's socket, as advertised in its ICE candidate.
 pub const SERVER: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 40000);
-/// Opus frames are 20 ms; video runs at 25 fps.
-const AUDIO_EVERY: Duration = Duration::from_millis(20);
-const VIDEO_EVERY: Duration = Duration::from_millis(40);
-/// Sizes that make a keyframe span several RTP packets and a delta frame one.
-const KEYFRAME_BYTES: usize = 3000;
-const DELTA_BYTES: usize = 400;
 /// How often one tick may re-feed a side that asks to be woken again at the same instant.
 const MAX_ROUNDS_PER_TICK: usize = 64;
 
@@ -47,237 +49,6 @@ pub fn init() {
                 .try_init();
         }
     });
-}
-
-/// Drops every `every`-th datagram on one leg (0: lossless). Deterministic by construction.
-#[derive(Debug, Default, Clone)]
-pub struct Loss {
-    pub every: u64,
-    seen: u64,
-    pub dropped: u64,
-}
-
-impl Loss {
-    fn lose(&mut self) -> bool {
-        if self.every == 0 {
-            return false;
-        }
-        self.seen += 1;
-        let lost = self.seen % self.every == 0;
-        self.dropped += u64::from(lost);
-        lost
-    }
-}
-
-/// What one client received on one of its m-lines.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Received {
-    pub frames: u64,
-    pub keyframes: u64,
-}
-
-/// A browser-like peer.
-#[derive(Debug)]
-pub struct Client {
-    pub id: ParticipantId,
-    pub room: RoomId,
-    pub addr: SocketAddr,
-    pub rtc: Rtc,
-    timeout: Instant,
-    /// Our own m-lines: always one of each, like the web client, `Inactive` when not sending.
-    pub audio_mid: Mid,
-    pub video_mid: Mid,
-    /// Which of them are negotiated as sending.
-    pub sending: Publish,
-    /// Our join offer, until the server's answer arrives.
-    pending: Option<SdpPendingOffer>,
-    /// When set, server offers wait in `held_offers` instead of being answered at once.
-    pub hold_offers: bool,
-    pub held_offers: VecDeque<String>,
-    /// Whether it writes frames on the m-lines it sends on, once connected.
-    pub publishing: bool,
-    /// A keyframe every n-th video frame; `None`: only the first one and on request.
-    pub keyframe_every: Option<u64>,
-    force_keyframe: bool,
-    pub video_frames_sent: u64,
-    pub keyframes_sent: u64,
-    next_audio: Option<Instant>,
-    next_video: Option<Instant>,
-    /// str0m on the client says ICE and DTLS are up.
-    pub connected: bool,
-    /// Server m-line → the track it carries now, from `TrackAdded` (an m-line can be reused for
-    /// another track after a `TrackRemoved`).
-    pub tracks: HashMap<Mid, (ParticipantId, TrackKind)>,
-    /// What arrived, by the track the m-line carried at that moment.
-    pub received: HashMap<(ParticipantId, TrackKind), Received>,
-    /// Frames on an m-line that carried no announced track at that moment.
-    pub unannounced_frames: u64,
-    /// `KeyframeRequest` events about our own m-lines.
-    pub keyframe_requests: HashMap<Mid, u64>,
-    /// Every event the core emitted for this participant, in order.
-    pub events: Vec<MediaEvent>,
-    /// It vanished: nothing is sent by it or delivered to it any more.
-    pub silent: bool,
-    pub loss_up: Loss,
-    pub loss_down: Loss,
-}
-
-impl Client {
-    /// What this client received of `publisher`'s track of `kind`.
-    pub fn received_from(&self, publisher: ParticipantId, kind: TrackKind) -> Received {
-        let r = self.received.get(&(publisher, kind));
-        r.copied().unwrap_or_default()
-    }
-
-    pub fn video_keyframe_requests(&self) -> u64 {
-        let requests = self.keyframe_requests.get(&self.video_mid);
-        requests.copied().unwrap_or(0)
-    }
-
-    /// The ICE username fragment the core gave this session (from its answer).
-    pub fn server_ufrag(&self) -> String {
-        let answer = self.events.iter().find_map(|e| match e {
-            MediaEvent::Answer { sdp } => Some(sdp),
-            _ => None,
-        });
-        let line = answer.and_then(|sdp| sdp.lines().find(|l| l.starts_with("a=ice-ufrag:")));
-        let ufrag = line.expect("the answer has an ufrag")["a=ice-ufrag:".len()..].trim();
-        ufrag.to_string()
-    }
-
-    pub fn saw(&self, wanted: &MediaEvent) -> bool {
-        self.events.iter().any(|e| e == wanted)
-    }
-
-    fn on_event(&mut self, event: Event) {
-        match event {
-            Event::Connected => self.connected = true,
-            Event::MediaData(data) => {
-                let Some(&track) = self.tracks.get(&data.mid) else {
-                    self.unannounced_frames += 1;
-                    return;
-                };
-                let r = self.received.entry(track).or_default();
-                r.frames += 1;
-                // VP8 frame tag: bit 0 clear is a keyframe. Opus frames are never counted.
-                if track.1 == TrackKind::Video && data.data.first().is_some_and(|b| b & 1 == 0) {
-                    r.keyframes += 1;
-                }
-            }
-            Event::KeyframeRequest(req) => {
-                *self.keyframe_requests.entry(req.mid).or_default() += 1;
-                self.force_keyframe = true;
-            }
-            _ => {}
-        }
-    }
-
-    /// Writes the frames that are due at `now` (only once connected: str0m drops earlier writes).
-    fn write_media(&mut self, now: Instant, start: Instant) {
-        if !self.publishing || !self.connected || self.silent {
-            return;
-        }
-        let next = self.next_audio.get_or_insert(now);
-        if self.sending.audio && now >= *next {
-            *next += AUDIO_EVERY;
-            let ticks = (now - start).as_micros() as u64 * 48 / 1000;
-            let time = MediaTime::new(ticks, Frequency::FORTY_EIGHT_KHZ);
-            let (rtc, mid) = (&mut self.rtc, self.audio_mid);
-            write(rtc, mid, Codec::Opus, now, time, vec![0xfc; 80]);
-        }
-        let next = self.next_video.get_or_insert(now);
-        if self.sending.video && now >= *next {
-            *next += VIDEO_EVERY;
-            let key = self.video_frames_sent == 0
-                || std::mem::take(&mut self.force_keyframe)
-                || self
-                    .keyframe_every
-                    .is_some_and(|n| self.video_frames_sent % n == 0);
-            let mut frame = vec![0x5a; if key { KEYFRAME_BYTES } else { DELTA_BYTES }];
-            frame[0] = if key { 0x00 } else { 0x01 };
-            let time = MediaTime::from_90khz((now - start).as_micros() as u64 * 9 / 100);
-            write(&mut self.rtc, self.video_mid, Codec::Vp8, now, time, frame);
-            self.video_frames_sent += 1;
-            self.keyframes_sent += u64::from(key);
-        }
-    }
-}
-
-fn write(rtc: &mut Rtc, mid: Mid, codec: Codec, now: Instant, time: MediaTime, data: Vec<u8>) {
-    let writer = rtc.writer(mid).expect("own m-line has a writer");
-    let pt = writer
-        .payload_params()
-        .find(|p| p.spec().codec == codec)
-        .map(|p| p.pt())
-        .expect("codec negotiated");
-    writer.write(pt, now, time, data).expect("write frame");
-}
-
-/// What a client sends. Students often join with the camera off, or only watch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Publish {
-    pub audio: bool,
-    pub video: bool,
-}
-
-impl Publish {
-    pub const BOTH: Publish = Publish {
-        audio: true,
-        video: true,
-    };
-    pub const AUDIO: Publish = Publish {
-        audio: true,
-        video: false,
-    };
-    pub const NOTHING: Publish = Publish {
-        audio: false,
-        video: false,
-    };
-}
-
-/// A client's first offer, before it is sent.
-#[derive(Debug)]
-pub struct ClientOffer {
-    pub rtc: Rtc,
-    pub offer: SdpOffer,
-    pub pending: SdpPendingOffer,
-    pub audio_mid: Mid,
-    pub video_mid: Mid,
-}
-
-fn direction(sending: bool) -> Direction {
-    if sending {
-        Direction::SendOnly
-    } else {
-        Direction::Inactive
-    }
-}
-
-/// A full-ICE client `Rtc` at `addr`, and its offer. Like the web client it always offers an audio
-/// and a video m-line, `Inactive` for what `publish` leaves out (no device, camera off).
-pub fn client_offer(
-    config: RtcConfig,
-    addr: SocketAddr,
-    now: Instant,
-    publish: Publish,
-) -> ClientOffer {
-    let mut rtc = config.build(now);
-    rtc.add_local_candidate(Candidate::host(addr, "udp").expect("host candidate"));
-    let mut api = rtc.sdp_api();
-    let mut add = |kind, sending| {
-        let stream = Some("cam".to_string());
-        api.add_media(kind, direction(sending), stream, None, None)
-    };
-    let audio_mid = add(MediaKind::Audio, publish.audio);
-    let video_mid = add(MediaKind::Video, publish.video);
-    let (offer, pending) = api.apply().expect("offer has changes");
-    ClientOffer {
-        rtc,
-        offer,
-        pending,
-        audio_mid,
-        video_mid,
-    }
 }
 
 /// The shard core and its clients on one simulated network.
@@ -303,6 +74,12 @@ pub struct Net {
     pub orphan_events: Vec<(ParticipantId, MediaEvent)>,
     /// Datagrams for an address with no listening client.
     pub undeliverable: u64,
+    /// Flushes that gave up after `MAX_ROUNDS_PER_TICK` rounds (a side asking to be woken again
+    /// at the same instant, over and over); what was left runs on the next tick.
+    pub stalls: u64,
+    /// One DTLS certificate for every client: making a key pair per client would dominate the
+    /// run time of the churn test, and the core sees a fresh session either way.
+    client_cert: Option<DtlsCert>,
 }
 
 impl Default for Net {
@@ -331,6 +108,19 @@ impl Net {
             commands: VecDeque::new(),
             orphan_events: Vec::new(),
             undeliverable: 0,
+            stalls: 0,
+            client_cert: str0m::crypto::from_feature_flags()
+                .dtls_provider
+                .generate_certificate(),
+        }
+    }
+
+    /// The `RtcConfig` every client starts from.
+    pub fn client_config(&self) -> RtcConfig {
+        let config = Rtc::builder();
+        match &self.client_cert {
+            Some(cert) => config.set_dtls_cert(cert.clone()),
+            None => config,
         }
     }
 
@@ -369,7 +159,7 @@ impl Net {
             pending,
             audio_mid,
             video_mid,
-        } = client_offer(Rtc::builder(), addr, self.now, publish);
+        } = client_offer(self.client_config(), addr, self.now, publish);
         let client = Client {
             id,
             room: RoomId(room),
@@ -423,45 +213,6 @@ impl Net {
     /// The client vanishes without a word: its datagrams stop both ways.
     pub fn vanish(&mut self, index: usize) {
         self.client_mut(index).silent = true;
-    }
-
-    /// The client changes its own session (publishes or stops a track) and sends the offer with
-    /// `Command::Offer`. Returns what the change closure returned.
-    pub fn renegotiate<R>(&mut self, index: usize, change: impl FnOnce(&mut SdpApi) -> R) -> R {
-        let client = self.client_mut(index);
-        let mut api = client.rtc.sdp_api();
-        let result = change(&mut api);
-        let (offer, pending) = api.apply().expect("the change needs an offer");
-        client.pending = Some(pending);
-        let participant = client.id;
-        self.command(Command::Offer {
-            participant,
-            sdp: offer.to_sdp_string(),
-        });
-        result
-    }
-
-    /// The client starts or stops sending audio or video (the camera button): a direction change
-    /// on its own m-lines and an offer, as the web client does it.
-    pub fn set_sending(&mut self, index: usize, publish: Publish) {
-        let client = self.client_mut(index);
-        let (audio, video) = (client.audio_mid, client.video_mid);
-        client.sending = publish;
-        self.renegotiate(index, |api| {
-            api.set_direction(audio, direction(publish.audio));
-            api.set_direction(video, direction(publish.video));
-        });
-    }
-
-    /// Answers the offers `index` was holding back.
-    pub fn release_offers(&mut self, index: usize) {
-        let client = self.client_mut(index);
-        client.hold_offers = false;
-        let offers: Vec<_> = client.held_offers.drain(..).collect();
-        for sdp in offers {
-            self.answer(index, &sdp);
-        }
-        self.flush();
     }
 
     /// Hands a command to the core and runs the network until it is quiet again.
@@ -555,6 +306,7 @@ impl Net {
                 return;
             }
         }
+        self.stalls += 1;
     }
 
     fn drain_core(&mut self) {
@@ -624,57 +376,6 @@ impl Net {
         }
         busy
     }
-
-    fn on_core_event(&mut self, id: ParticipantId, event: MediaEvent) {
-        let Some(&index) = self.by_id.get(&id) else {
-            self.orphan_events.push((id, event));
-            return;
-        };
-        let client = self.clients.get_mut(&index).expect("indexed client");
-        client.events.push(event.clone());
-        match event {
-            MediaEvent::Answer { sdp } => {
-                let pending = client.pending.take().expect("an answer only to our offer");
-                let answer = SdpAnswer::from_sdp_string(&sdp).expect("answer parses");
-                client
-                    .rtc
-                    .sdp_api()
-                    .accept_answer(pending, answer)
-                    .expect("answer accepted");
-            }
-            MediaEvent::Offer { sdp } if client.hold_offers => client.held_offers.push_back(sdp),
-            MediaEvent::Offer { sdp } => self.answer(index, &sdp),
-            MediaEvent::TrackAdded {
-                mid,
-                publisher,
-                kind,
-            } => {
-                client
-                    .tracks
-                    .insert(Mid::from(mid.as_str()), (publisher, kind));
-            }
-            MediaEvent::TrackRemoved { mid } => {
-                client.tracks.remove(&Mid::from(mid.as_str()));
-            }
-            _ => {}
-        }
-    }
-
-    /// The client answers a server offer, as a browser's signalling code would.
-    fn answer(&mut self, index: usize, sdp: &str) {
-        let client = self.clients.get_mut(&index).expect("client exists");
-        let offer = SdpOffer::from_sdp_string(sdp).expect("server offer parses");
-        let answer = client
-            .rtc
-            .sdp_api()
-            .accept_offer(offer)
-            .expect("client accepts offer");
-        let participant = client.id;
-        self.commands.push_back(Command::Answer {
-            participant,
-            sdp: answer.to_sdp_string(),
-        });
-    }
 }
 
 fn pop_due<T>(
@@ -685,27 +386,5 @@ fn pop_due<T>(
         queue.pop_front()
     } else {
         None
-    }
-}
-
-/// SplitMix64: a tiny seeded generator whose sequence never changes with a dependency upgrade.
-#[derive(Debug, Clone)]
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next_u64() as u8).collect()
     }
 }

@@ -153,7 +153,9 @@ impl Peer {
         drop(self.socket);
         loop {
             let left = limit.checked_sub(started.elapsed())?;
-            let frame = tokio::time::timeout(left, self.client.ws.next()).await.ok()??;
+            let frame = tokio::time::timeout(left, self.client.ws.next())
+                .await
+                .ok()??;
             if let Ok(Message::Text(text)) = frame {
                 let value: Value = serde_json::from_str(&text).ok()?;
                 if value["type"] == "bye" {
