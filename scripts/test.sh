@@ -8,12 +8,14 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
 
 # --- system packages --------------------------------------------------------------------------
-# chromium: the browser tests; cmake, clang, pkg-config: building aws-lc (str0m's DTLS/SRTP crypto).
+# chromium: the browser tests; cmake, clang, pkg-config: building aws-lc (str0m's DTLS/SRTP crypto);
+# libopus-dev: the load generator encodes real Opus frames.
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
 command -v clang >/dev/null 2>&1 || need_apt+=(clang)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
+dpkg -s libopus-dev >/dev/null 2>&1 || need_apt+=(libopus-dev)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing ${need_apt[*]}"
   SUDO=""
@@ -43,6 +45,9 @@ cargo clippy --release --workspace --all-targets --locked -- -D warnings
 
 step "rust tests"
 cargo test --release --workspace --locked
+
+step "benchmark smoke (each criterion bench once; the real runs: cargo bench -p benches)"
+cargo bench -p benches --locked -- --test
 
 step "browser tests (headless Chromium)"
 (cd web-client && CLASSROOM_BIN="$PWD/../target/release/classroom" node --test tests/)

@@ -9,6 +9,7 @@ pub mod core;
 pub mod demux;
 pub mod ids;
 pub mod plane;
+pub mod send_batch;
 pub mod shard;
 pub mod stats;
 

@@ -6,15 +6,20 @@
 use std::collections::HashMap;
 use std::io::{self, ErrorKind};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::{getsockopt, setsockopt, sockopt};
 
 use crate::command::{Command, MediaEvent};
 use crate::core::{Input, Output, ShardCore};
 use crate::ids::ParticipantId;
+use crate::send_batch::SendBatch;
 use crate::stats::ShardStats;
 
 /// Where a shard delivers the events of one participant (the control plane's session).
@@ -22,6 +27,10 @@ pub type EventSink = Box<dyn FnMut(MediaEvent) + Send>;
 
 /// Largest datagram we accept; WebRTC stays under the path MTU, so 2 KiB is plenty.
 const RECV_BUFFER: usize = 2048;
+/// Socket buffer size asked for, each way.
+const SOCKET_BUFFER: usize = 4 << 20;
+/// Most datagrams read before the shard sends what they caused.
+const RECV_BURST: usize = 64;
 /// How often the shared stats are refreshed.
 const STATS_EVERY: Duration = Duration::from_millis(250);
 
@@ -50,6 +59,7 @@ impl Shard {
     /// port actually bound.
     pub fn spawn(index: usize, bind: SocketAddr, public_ip: IpAddr) -> io::Result<Shard> {
         let socket = UdpSocket::bind(bind)?;
+        enlarge_buffers(&socket);
         let local_addr = socket.local_addr()?;
         let public_addr = SocketAddr::new(public_ip, local_addr.port());
         let waker = UdpSocket::bind(SocketAddr::new(loopback_like(local_addr.ip()), 0))?;
@@ -113,6 +123,25 @@ impl Drop for Shard {
     }
 }
 
+/// Asks for large socket buffers: a shard's socket carries every participant of many classes, and
+/// a keyframe burst to thirty pupils overflows the default (~200 KiB) before the thread drains it.
+/// The kernel caps the request at `net.core.rmem_max`/`wmem_max`; the outcome is logged.
+fn enlarge_buffers(socket: &UdpSocket) {
+    let recv = setsockopt(socket, sockopt::RcvBuf, &SOCKET_BUFFER);
+    let send = setsockopt(socket, sockopt::SndBuf, &SOCKET_BUFFER);
+    let got = (
+        getsockopt(socket, sockopt::RcvBuf).unwrap_or(0),
+        getsockopt(socket, sockopt::SndBuf).unwrap_or(0),
+    );
+    if recv.is_err() || send.is_err() || got.0 < SOCKET_BUFFER {
+        tracing::debug!(
+            receive = got.0,
+            send = got.1,
+            "socket buffers smaller than asked; raise net.core.rmem_max/wmem_max for busy shards"
+        );
+    }
+}
+
 /// For a wildcard bind, talk to ourselves over loopback; otherwise use the bound address.
 fn loopback_like(ip: IpAddr) -> IpAddr {
     match ip {
@@ -130,6 +159,7 @@ struct ShardLoop {
     sinks: HashMap<ParticipantId, EventSink>,
     stats: Arc<ShardStats>,
     stats_due: Instant,
+    outgoing: SendBatch,
     datagrams_in: u64,
     datagrams_out: u64,
 }
@@ -151,12 +181,17 @@ impl ShardLoop {
             sinks: HashMap::new(),
             stats,
             stats_due: now,
+            outgoing: SendBatch::default(),
             datagrams_in: 0,
             datagrams_out: 0,
         }
     }
 
     fn run(mut self) {
+        if let Err(e) = self.socket.set_nonblocking(true) {
+            tracing::error!(error = %e, "cannot make the socket non-blocking; shard stops");
+            return;
+        }
         let mut buf = vec![0u8; RECV_BUFFER];
         loop {
             if !self.take_requests() {
@@ -164,14 +199,40 @@ impl ShardLoop {
             }
             let deadline = self.flush();
             self.publish_stats();
-            let wait = deadline
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(1));
-            if let Err(e) = self.socket.set_read_timeout(Some(wait)) {
-                tracing::error!(error = %e, "cannot set the socket timeout; shard stops");
+            if !self.wait_readable(deadline) {
                 return;
             }
-            match self.socket.recv_from(&mut buf) {
+            self.read_burst(&mut buf);
+            // Timers fire even while datagrams keep coming: a busy shard must still pace,
+            // retransmit and send its RTCP.
+            let now = Instant::now();
+            if now >= deadline {
+                self.core.handle_input(now, Input::Timeout);
+            }
+        }
+    }
+
+    /// Sleeps until the socket is readable or `deadline`. Returns false if waiting failed.
+    fn wait_readable(&self, deadline: Instant) -> bool {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        // Round up: waking a little late is harmless, waking early spins.
+        let millis = wait.as_micros().div_ceil(1000).min(u128::from(u16::MAX));
+        let timeout = PollTimeout::from(millis as u16);
+        let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Ok(_) | Err(Errno::EINTR) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot wait on the socket; shard stops");
+                false
+            }
+        }
+    }
+
+    /// Reads what the socket holds (up to [`RECV_BURST`] datagrams) into the core, so the
+    /// packets they cause go out together in a few `sendmmsg` calls.
+    fn read_burst(&mut self, buf: &mut [u8]) {
+        for _ in 0..RECV_BURST {
+            match self.socket.recv_from(buf) {
                 // A zero-length datagram is our waker: commands are waiting.
                 Ok((0, _)) => {}
                 Ok((n, source)) => {
@@ -185,9 +246,7 @@ impl ShardLoop {
                         },
                     );
                 }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    self.core.handle_input(Instant::now(), Input::Timeout);
-                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 // ICMP errors from a peer that went away surface here on Linux; not fatal.
                 Err(e) => tracing::debug!(error = %e, "recv failed"),
             }
@@ -216,14 +275,16 @@ impl ShardLoop {
         }
     }
 
-    /// Drains the core: sends datagrams, delivers events. Returns when it next wants a timeout.
+    /// Drains the core: sends datagrams (in batches), delivers events. Returns when it next wants
+    /// a timeout.
     fn flush(&mut self) -> Instant {
         loop {
             match self.core.poll_output() {
-                Output::Transmit(t) => match self.socket.send_to(&t.contents, t.destination) {
-                    Ok(_) => self.datagrams_out += 1,
-                    Err(e) => tracing::debug!(error = %e, "send failed"),
-                },
+                Output::Transmit(t) => {
+                    if self.outgoing.push(t) {
+                        self.send_batch();
+                    }
+                }
                 Output::Event(participant, event) => {
                     let gone = event == MediaEvent::Gone;
                     if let Some(sink) = self.sinks.get_mut(&participant) {
@@ -233,8 +294,17 @@ impl ShardLoop {
                         self.sinks.remove(&participant);
                     }
                 }
-                Output::Timeout(at) => return at,
+                Output::Timeout(at) => {
+                    self.send_batch();
+                    return at;
+                }
             }
+        }
+    }
+
+    fn send_batch(&mut self) {
+        if !self.outgoing.is_empty() {
+            self.datagrams_out += self.outgoing.flush(&self.socket).sent;
         }
     }
 

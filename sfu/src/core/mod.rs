@@ -29,6 +29,8 @@ use crate::demux::{Demux, Miss};
 use crate::ids::{ParticipantId, RoomId};
 use participant::{Participant, PublishedTrack};
 
+/// Most already-due timeouts handled in one `drive` of a participant.
+const MAX_DUE_TIMEOUTS: usize = 4;
 /// How long the core may sleep when nothing at all is scheduled.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 
@@ -77,6 +79,8 @@ pub struct ShardCore {
     /// One DTLS certificate for every session of the shard. Each handshake still agrees fresh
     /// keys (ECDHE); sharing the certificate only saves generating a key pair per join.
     dtls_cert: Option<DtlsCert>,
+    /// Reused for the events of one `drive`, so polling allocates nothing of ours.
+    event_scratch: Vec<Event>,
 }
 
 impl ShardCore {
@@ -96,6 +100,7 @@ impl ShardCore {
             dtls_cert: str0m::crypto::from_feature_flags()
                 .dtls_provider
                 .generate_certificate(),
+            event_scratch: Vec::new(),
         }
     }
 
@@ -352,16 +357,27 @@ impl ShardCore {
 
     /// Polls one participant's `Rtc` until it times out, then acts on what it said.
     fn drive(&mut self, id: ParticipantId) {
+        let now = self.now;
         let Some(participant) = self.participants.get_mut(&id) else {
             return;
         };
-        let mut events = Vec::new();
+        let mut events = std::mem::take(&mut self.event_scratch);
+        // str0m packetizes written media only when it handles a timeout: if it asks for one that
+        // is already due, give it at once rather than a whole IO-loop round later (bounded, so a
+        // session that keeps asking cannot spin the shard).
+        let mut due_timeouts = 0;
         loop {
             if !participant.rtc.is_alive() {
                 break;
             }
             match participant.rtc.poll_output() {
                 Ok(str0m::Output::Transmit(t)) => self.outputs.push_back(Output::Transmit(t)),
+                Ok(str0m::Output::Timeout(t)) if t <= now && due_timeouts < MAX_DUE_TIMEOUTS => {
+                    due_timeouts += 1;
+                    if let Err(e) = participant.rtc.handle_input(str0m::Input::Timeout(now)) {
+                        tracing::debug!(participant = %id, error = %e, "timeout handling failed");
+                    }
+                }
                 Ok(str0m::Output::Timeout(t)) => {
                     participant.next_timeout = t;
                     break;
@@ -375,16 +391,19 @@ impl ShardCore {
             }
         }
         let alive = participant.rtc.is_alive();
-        for event in events {
+        for event in events.drain(..) {
             self.on_rtc_event(id, event);
         }
+        self.event_scratch = events;
         if !alive {
             return self.remove(id, true);
         }
         if let Some(participant) = self.participants.get_mut(&id) {
-            let events = participant.negotiate();
-            self.outputs
-                .extend(events.into_iter().map(|e| Output::Event(id, e)));
+            if participant.needs_negotiation() {
+                let events = participant.negotiate();
+                self.outputs
+                    .extend(events.into_iter().map(|e| Output::Event(id, e)));
+            }
         }
     }
 

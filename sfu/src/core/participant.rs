@@ -161,6 +161,16 @@ impl Participant {
             .map(|(source, _)| *source)
     }
 
+    /// Whether an offer should be made now: some m-line wants opening or releasing and no offer
+    /// is outstanding. Cheap, unlike building an `SdpApi` to find out.
+    pub fn needs_negotiation(&self) -> bool {
+        self.pending_offer.is_none()
+            && self
+                .subscriptions
+                .values()
+                .any(|s| matches!(s.state, OutState::ToOpen | OutState::ToRelease(_)))
+    }
+
     /// If the m-lines to other participants' tracks changed and no offer is outstanding, makes the
     /// next offer. Returns the events for the control plane: `TrackAdded`/`TrackRemoved` first,
     /// then the `Offer` that carries them.

@@ -1,0 +1,295 @@
+//! One class on a shard core: a publisher (the teacher, audio and video) and `n` subscribers (pupils
+//! watching with camera and microphone off, as the web client offers them: both m-lines
+//! `inactive`). Every peer is a full-ICE str0m `Rtc`, connected to the core through ICE, DTLS and
+//! SDP exactly as in the sfu test harness, on a zero-latency network with a simulated clock.
+//!
+//! The media path is split in two for measuring: [`Room::prepare`] moves the clock, runs everything
+//! that is due (timeouts, RTCP, STUN consent), then has the publisher write one frame and returns
+//! its SRTP datagrams; [`Room::forward`] is the shard's work on them (`handle_input(Datagram)`,
+//! `poll_output` until it times out, and the due `Input::Timeout`), the part a benchmark times.
+//! The media the core sends to the subscribers is counted and dropped, as a socket would take it;
+//! whatever else it sends (RTCP, STUN answers) is delivered by the next `prepare`, so the sessions
+//! stay alive indefinitely.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use sfu::core::{Input, Output, ShardCore};
+use sfu::{Command, MediaEvent, ParticipantId, RoomId};
+use str0m::media::{Frequency, MediaKind, MediaTime};
+
+use crate::peer::{Peer, FIRST_PORT};
+use crate::{init, is_rtp, SERVER};
+
+const ROOM: RoomId = RoomId(1);
+/// How often one `pump` may go round before it gives up on a side that keeps itself busy.
+const MAX_ROUNDS: usize = 256;
+/// How far the clock moves per step while the sessions come up.
+const SETUP_STEP: Duration = Duration::from_millis(10);
+
+/// A frame the publisher writes. `bytes` is the encoded frame; str0m packetizes it (VP8 into
+/// datagrams of at most ~1,150 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame {
+    /// A VP8 frame; the clock moves 40 ms (25 fps) before it is written.
+    Video { bytes: usize },
+    /// An Opus frame; the clock moves 20 ms before it is written.
+    Audio { bytes: usize },
+}
+
+impl Frame {
+    /// A delta frame that fits one ~1,100-byte SRTP datagram (the common case of a video stream).
+    pub const VIDEO_ONE_PACKET: Frame = Frame::Video { bytes: 1_060 };
+    /// A keyframe-sized frame of four datagrams.
+    pub const VIDEO_FOUR_PACKETS: Frame = Frame::Video { bytes: 4_000 };
+    /// 20 ms of Opus at ~32 kbit/s.
+    pub const AUDIO: Frame = Frame::Audio { bytes: 80 };
+}
+
+/// A class on one shard core. See the module documentation.
+#[derive(Debug)]
+pub struct Room {
+    pub core: ShardCore,
+    /// The simulated clock.
+    pub now: Instant,
+    start: Instant,
+    core_timeout: Instant,
+    /// Peer 0 publishes; the others subscribe.
+    peers: Vec<Peer>,
+    commands: VecDeque<Command>,
+    to_server: Vec<(SocketAddr, Vec<u8>)>,
+    to_peers: Vec<(SocketAddr, Vec<u8>)>,
+    core_events: Vec<(ParticipantId, MediaEvent)>,
+    /// Media datagrams the core sent to subscribers (and that were dropped, as a socket takes them).
+    pub media_sent: u64,
+    /// `Input::Timeout`s that [`Room::forward`] had to feed for its media to leave.
+    pub timeouts_in_forward: u64,
+}
+
+impl Room {
+    /// A class with a connected publisher and `subscribers` connected pupils, each of them
+    /// receiving the publisher's audio and video. Panics if the sessions do not come up.
+    pub fn new(subscribers: usize) -> Room {
+        init();
+        let now = Instant::now();
+        let mut room = Room {
+            core: ShardCore::new(SERVER, now),
+            now,
+            start: now,
+            core_timeout: now,
+            peers: Vec::new(),
+            commands: VecDeque::new(),
+            to_server: Vec::new(),
+            to_peers: Vec::new(),
+            core_events: Vec::new(),
+            media_sent: 0,
+            timeouts_in_forward: 0,
+        };
+        room.join(true);
+        room.run_until(|r| r.peers[0].connected && r.peers[0].core_connected);
+        for _ in 0..subscribers {
+            room.join(false);
+        }
+        room.run_until(|r| {
+            r.peers.iter().all(|p| p.connected && p.core_connected)
+                && r.peers[1..].iter().all(|p| p.tracks_announced == 2)
+        });
+        // Let the keyframe requests of the joins and the first RTCP settle.
+        for _ in 0..50 {
+            room.step(SETUP_STEP);
+        }
+        room
+    }
+
+    /// The number of subscribers.
+    pub fn subscribers(&self) -> usize {
+        self.peers.len() - 1
+    }
+
+    /// Moves the clock to the next frame, runs everything due, then has the publisher write
+    /// `frame`. Returns the publisher's SRTP datagrams of that frame, not yet delivered.
+    pub fn prepare(&mut self, frame: Frame) -> Vec<Vec<u8>> {
+        let (interval, kind, bytes) = match frame {
+            Frame::Video { bytes } => (Duration::from_millis(40), MediaKind::Video, bytes),
+            Frame::Audio { bytes } => (Duration::from_millis(20), MediaKind::Audio, bytes),
+        };
+        self.step(interval);
+        let (now, elapsed) = (self.now, self.now - self.start);
+        let publisher = &mut self.peers[0];
+        let ((mid, pt), time, mut data) = match kind {
+            MediaKind::Video => {
+                let ticks = elapsed.as_micros() as u64 * 9 / 100;
+                (
+                    publisher.video,
+                    MediaTime::from_90khz(ticks),
+                    vec![0x5a; bytes],
+                )
+            }
+            MediaKind::Audio => {
+                let ticks = elapsed.as_micros() as u64 * 48 / 1000;
+                let time = MediaTime::new(ticks, Frequency::FORTY_EIGHT_KHZ);
+                (publisher.audio, time, vec![0xfc; bytes])
+            }
+        };
+        if kind == MediaKind::Video {
+            data[0] = 0x01; // VP8 frame tag: an interframe.
+        }
+        let writer = publisher.rtc.writer(mid).expect("publisher m-line");
+        writer.write(pt, now, time, data).expect("publisher writes");
+        // str0m packetizes what was written when it handles time.
+        let timeout = str0m::Input::Timeout(now);
+        publisher
+            .rtc
+            .handle_input(timeout)
+            .expect("publisher timeout");
+        let mut media = Vec::new();
+        loop {
+            match publisher.rtc.poll_output().expect("publisher poll") {
+                str0m::Output::Transmit(t) if is_rtp(&t.contents) => media.push(t.contents.into()),
+                str0m::Output::Transmit(t) => self.to_server.push((t.source, t.contents.into())),
+                str0m::Output::Timeout(at) => {
+                    publisher.timeout = at;
+                    break;
+                }
+                str0m::Output::Event(_) => {}
+            }
+        }
+        media
+    }
+
+    /// The shard's work on a publisher's datagrams: each is handed to the core, which is then
+    /// drained, and given `Input::Timeout` while the deadline it names has come (it has, at once:
+    /// str0m packetizes written frames on a timeout). Returns how many media datagrams the core
+    /// sent to subscribers.
+    pub fn forward(&mut self, datagrams: &[Vec<u8>]) -> usize {
+        let (now, source) = (self.now, self.peers[0].addr);
+        let mut sent = 0;
+        for contents in datagrams {
+            let input = Input::Datagram {
+                source,
+                destination: SERVER,
+                contents,
+            };
+            self.core.handle_input(now, input);
+            sent += self.drain_forwarded(source);
+            // str0m packetizes a written frame only when it handles time: after the writes the
+            // core asks for a timeout now, and the IO loop has to give it.
+            for _ in 0..MAX_ROUNDS {
+                if self.core_timeout > now {
+                    break;
+                }
+                self.timeouts_in_forward += 1;
+                self.core.handle_input(now, Input::Timeout);
+                sent += self.drain_forwarded(source);
+            }
+        }
+        self.media_sent += sent as u64;
+        sent
+    }
+
+    /// Drains the core; counts and drops the media for subscribers, keeps the rest for `pump`.
+    fn drain_forwarded(&mut self, publisher: SocketAddr) -> usize {
+        let mut sent = 0;
+        loop {
+            match self.core.poll_output() {
+                Output::Transmit(t) if t.destination != publisher && is_rtp(&t.contents) => {
+                    sent += 1;
+                }
+                Output::Transmit(t) => self.to_peers.push((t.destination, t.contents.into())),
+                Output::Event(id, event) => self.core_events.push((id, event)),
+                Output::Timeout(at) => {
+                    self.core_timeout = at;
+                    return sent;
+                }
+            }
+        }
+    }
+
+    /// Moves the clock by `by` and runs everything that is due.
+    pub fn step(&mut self, by: Duration) {
+        self.now += by;
+        self.pump();
+    }
+
+    fn run_until(&mut self, done: impl Fn(&Room) -> bool) {
+        let limit = self.now + Duration::from_secs(10);
+        while !done(self) {
+            assert!(self.now < limit, "the sessions did not come up in 10 s");
+            self.step(SETUP_STEP);
+        }
+    }
+
+    fn join(&mut self, publishes: bool) {
+        let (peer, join) = Peer::join(self.peers.len(), ROOM, self.now, publishes);
+        self.peers.push(peer);
+        self.commands.push_back(join);
+    }
+
+    /// Delivers everything in flight and feeds due timeouts until nothing is left to do now.
+    fn pump(&mut self) {
+        let now = self.now;
+        for _ in 0..MAX_ROUNDS {
+            let mut busy = false;
+            for (id, event) in std::mem::take(&mut self.core_events) {
+                let peer = &mut self.peers[id.0 as usize - 1];
+                self.commands.extend(peer.on_core_event(event));
+            }
+            while let Some(command) = self.commands.pop_front() {
+                self.core.handle_input(now, Input::Command(command));
+                busy = true;
+            }
+            if self.core_timeout <= now {
+                self.core.handle_input(now, Input::Timeout);
+                busy = true;
+            }
+            for (source, contents) in std::mem::take(&mut self.to_server) {
+                let input = Input::Datagram {
+                    source,
+                    destination: SERVER,
+                    contents: &contents,
+                };
+                self.core.handle_input(now, input);
+                busy = true;
+            }
+            self.drain_core();
+            busy |= self.feed_peers();
+            if !busy && self.core_events.is_empty() && self.commands.is_empty() {
+                return;
+            }
+        }
+    }
+
+    fn drain_core(&mut self) {
+        loop {
+            match self.core.poll_output() {
+                Output::Transmit(t) => {
+                    if is_rtp(&t.contents) {
+                        self.media_sent += 1;
+                    }
+                    self.to_peers.push((t.destination, t.contents.into()));
+                }
+                Output::Event(id, event) => self.core_events.push((id, event)),
+                Output::Timeout(at) => {
+                    self.core_timeout = at;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Delivers datagrams to the peers, feeds their due timeouts and collects what they send.
+    fn feed_peers(&mut self) -> bool {
+        let now = self.now;
+        let mut busy = false;
+        for (destination, contents) in std::mem::take(&mut self.to_peers) {
+            let index = usize::from(destination.port() - FIRST_PORT);
+            self.peers[index].receive(now, &contents);
+            busy = true;
+        }
+        for peer in &mut self.peers {
+            busy |= peer.poll(now, &mut self.to_server);
+        }
+        busy
+    }
+}

@@ -1,0 +1,186 @@
+//! Measurement: one clock for the whole process, what each peer records while it runs, and what
+//! the operating system says (server CPU from `/proc/<pid>/stat`, UDP buffer drops from
+//! `/proc/net/snmp`).
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+static START: OnceLock<Instant> = OnceLock::new();
+
+/// Nanoseconds of `at` since the process-wide start (the first call fixes the start).
+pub fn nanos_at(at: Instant) -> u64 {
+    let start = *START.get_or_init(Instant::now);
+    at.saturating_duration_since(start).as_nanos() as u64
+}
+
+pub fn clock_nanos() -> u64 {
+    nanos_at(Instant::now())
+}
+
+/// Latencies and join times are kept in microseconds, 1 µs to 10 minutes, 3 significant digits.
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
+}
+
+pub fn record(histogram: &mut Histogram<u64>, value: Duration) {
+    let micros = (value.as_micros() as u64).clamp(1, 600_000_000);
+    let _ = histogram.record(micros);
+}
+
+/// The measured window, in clock nanoseconds: frames stamped (and packets received) inside it count.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub start: u64,
+    pub end: u64,
+}
+
+impl Window {
+    pub fn contains(&self, nanos: u64) -> bool {
+        (self.start..self.end).contains(&nanos)
+    }
+
+    pub fn seconds(&self) -> f64 {
+        (self.end - self.start) as f64 / 1e9
+    }
+}
+
+/// Audio or video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Audio,
+    Video,
+}
+
+/// What a subscriber got on one incoming track.
+#[derive(Debug, Clone)]
+pub struct TrackIn {
+    pub publisher: String,
+    pub kind: Kind,
+    /// Stamp of the first frame received with a stamp inside the window.
+    pub first_in_window: Option<u64>,
+    /// Frames received whose stamp is inside the window.
+    pub frames_in_window: u64,
+}
+
+/// Everything one peer measured; merged by the report.
+#[derive(Debug)]
+pub struct PeerStats {
+    pub class: usize,
+    /// The class's teacher (publishes the camera).
+    pub teacher: bool,
+    pub id: Option<String>,
+    /// Send stamps of every frame written inside the window, per kind (publishers only).
+    pub sent: BTreeMap<Kind, Vec<u64>>,
+    pub tracks: Vec<TrackIn>,
+    /// Frame latency (receive time − send stamp) of frames stamped inside the window, per kind.
+    pub latency: BTreeMap<Kind, Histogram<u64>>,
+    /// RTP datagrams received inside the window (first byte 128–191, not an RTCP type).
+    pub rtp_packets: u64,
+    pub join_started: Instant,
+    pub first_media: Option<Instant>,
+    pub connected: bool,
+    pub keyframe_requests: u64,
+    /// Error kinds seen by this peer (each counts once per occurrence).
+    pub errors: Vec<String>,
+}
+
+impl PeerStats {
+    pub fn new(class: usize, teacher: bool) -> PeerStats {
+        PeerStats {
+            class,
+            teacher,
+            id: None,
+            sent: BTreeMap::new(),
+            tracks: Vec::new(),
+            latency: BTreeMap::new(),
+            rtp_packets: 0,
+            join_started: Instant::now(),
+            first_media: None,
+            connected: false,
+            keyframe_requests: 0,
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// RFC 7983 / RFC 5761 demultiplexing: an RTP (not RTCP) datagram.
+pub fn is_rtp(datagram: &[u8]) -> bool {
+    match datagram {
+        [first, second, ..] => (128..=191).contains(first) && !(192..=223).contains(second),
+        _ => false,
+    }
+}
+
+/// CPU time (user + system) a process has used, from `/proc/<pid>/stat`.
+pub fn process_cpu(pid: u32) -> anyhow::Result<Duration> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("cannot read {path} (is process {pid} running?): {e}"))?;
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| anyhow::anyhow!("{path}: unexpected format"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the name: field 3 is index 0, so utime (14) and stime (15) are 11 and 12.
+    let ticks = |i: usize| -> anyhow::Result<u64> {
+        fields
+            .get(i)
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("{path}: no field {}", i + 3))
+    };
+    let total = ticks(11)? + ticks(12)?;
+    Ok(Duration::from_micros(
+        total * 1_000_000 / clock_ticks_per_second(),
+    ))
+}
+
+/// `USER_HZ` (`getconf CLK_TCK`); 100 on every Linux this runs on, asked once to be sure.
+fn clock_ticks_per_second() -> u64 {
+    static HZ: OnceLock<u64> = OnceLock::new();
+    *HZ.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .filter(|hz| *hz > 0)
+            .unwrap_or(100)
+    })
+}
+
+/// The machine-wide count of UDP datagrams dropped for want of socket buffer space
+/// (`RcvbufErrors` in `/proc/net/snmp`): drops on loopback that are nobody's forwarding fault.
+pub fn udp_rcvbuf_errors() -> Option<u64> {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").ok()?;
+    let mut udp = snmp.lines().filter(|l| l.starts_with("Udp:"));
+    let names = udp.next()?;
+    let values = udp.next()?;
+    let index = names.split_whitespace().position(|n| n == "RcvbufErrors")?;
+    values.split_whitespace().nth(index)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rtp_is_told_from_rtcp_stun_and_dtls() {
+        assert!(is_rtp(&[0x80, 96, 0, 1]));
+        assert!(is_rtp(&[0x90, 0xE0, 0, 1])); // marker bit set, pt 96
+        assert!(!is_rtp(&[0x80, 200, 0, 6])); // RTCP SR
+        assert!(!is_rtp(&[0x81, 205, 0, 4])); // RTCP transport feedback
+        assert!(!is_rtp(&[0x00, 0x01, 0, 0])); // STUN
+        assert!(!is_rtp(&[22, 0xfe, 0xfd])); // DTLS
+    }
+
+    #[test]
+    fn own_cpu_time_is_readable() {
+        let cpu = process_cpu(std::process::id()).expect("own stat");
+        assert!(cpu < Duration::from_secs(3600));
+    }
+}

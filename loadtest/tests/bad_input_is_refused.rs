@@ -1,0 +1,91 @@
+//! Wrong arguments, a server off this machine and an unreachable server each get a clear message
+//! and a non-zero exit, quickly and without sending anything.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+fn refused(args: &[&str], expect_in_message: &str) {
+    let started = Instant::now();
+    let out = common::loadtest(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} should fail");
+    assert!(
+        stderr.contains(expect_in_message),
+        "{args:?}: expected `{expect_in_message}` in:\n{stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{args:?} took too long"
+    );
+}
+
+#[test]
+fn non_loopback_servers_are_refused() {
+    for url in [
+        "http://10.1.2.3:8080",
+        "http://192.168.0.10",
+        "http://example.org:8080",
+        "http://[2001:db8::1]:8080",
+    ] {
+        refused(&["--server", url, "--duration", "5s"], "only loopback");
+    }
+}
+
+#[test]
+fn bad_arguments_get_a_message() {
+    refused(&["--classes", "2"], "--server");
+    refused(
+        &["--server", "http://127.0.0.1:1", "--classes", "many"],
+        "invalid value",
+    );
+    refused(
+        &["--server", "http://127.0.0.1:1", "--duration", "soon"],
+        "not a duration",
+    );
+    refused(
+        &[
+            "--server",
+            "http://127.0.0.1:1",
+            "--pupils",
+            "2",
+            "--talkers",
+            "3",
+        ],
+        "cannot exceed",
+    );
+    refused(
+        &[
+            "--server",
+            "http://127.0.0.1:1",
+            "--classes",
+            "10",
+            "--duration",
+            "2s",
+        ],
+        "too short",
+    );
+    refused(&["--no-such-flag"], "unexpected argument");
+}
+
+#[test]
+fn an_unreachable_server_is_reported() {
+    // Port 1 on loopback: nothing listens there, the connection is refused at once.
+    refused(
+        &[
+            "--server",
+            "http://127.0.0.1:1",
+            "--pupils",
+            "2",
+            "--talkers",
+            "0",
+            "--duration",
+            "5s",
+        ],
+        "cannot create a class",
+    );
+    refused(
+        &["--spawn-server", "/nonexistent/classroom"],
+        "no such file",
+    );
+}
