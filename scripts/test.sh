@@ -47,7 +47,9 @@ step "rust tests"
 cargo test --release --workspace --locked
 
 step "benchmark smoke (each criterion bench once; the real runs: cargo bench -p benches)"
-cargo bench -p benches --locked -- --test
+# Built as tests, with the release artifacts above: `cargo bench` would rebuild everything in its
+# own profile.
+cargo test --release -p benches --benches --locked
 
 step "browser tests (headless Chromium)"
 (cd web-client && CLASSROOM_BIN="$PWD/../target/release/classroom" node --test tests/)
