@@ -65,6 +65,8 @@ pub struct Client {
     pub held_offers: VecDeque<String>,
     /// Whether it writes frames on the m-lines it sends on, once connected.
     pub publishing: bool,
+    /// What its camera encodes to (VP8 unless the test says otherwise).
+    pub video_codec: Codec,
     /// A keyframe every n-th video frame; `None`: only the first one and on request.
     pub keyframe_every: Option<u64>,
     pub(super) force_keyframe: bool,
@@ -169,14 +171,34 @@ impl Client {
                 || self
                     .keyframe_every
                     .is_some_and(|n| self.video_frames_sent % n == 0);
-            let mut frame = vec![0x5a; if key { KEYFRAME_BYTES } else { DELTA_BYTES }];
-            frame[0] = if key { 0x00 } else { 0x01 };
+            let frame = video_frame(self.video_codec, key);
             let time = MediaTime::from_90khz((now - start).as_micros() as u64 * 9 / 100);
-            write(&mut self.rtc, self.video_mid, Codec::Vp8, now, time, frame);
+            write(
+                &mut self.rtc,
+                self.video_mid,
+                self.video_codec,
+                now,
+                time,
+                frame,
+            );
             self.video_frames_sent += 1;
             self.keyframes_sent += u64::from(key);
         }
     }
+}
+
+/// A frame shaped for `codec`: VP8 with its frame tag (bit 0 clear on keyframes); H.264 as an
+/// Annex B access unit with one IDR (type 5) or non-IDR (type 1) slice.
+fn video_frame(codec: Codec, key: bool) -> Vec<u8> {
+    let size = if key { KEYFRAME_BYTES } else { DELTA_BYTES };
+    let mut frame = vec![0x5a; size];
+    match codec {
+        Codec::H264 => {
+            frame[..5].copy_from_slice(&[0, 0, 0, 1, if key { 0x65 } else { 0x41 }]);
+        }
+        _ => frame[0] = if key { 0x00 } else { 0x01 },
+    }
+    frame
 }
 
 fn write(rtc: &mut Rtc, mid: Mid, codec: Codec, now: Instant, time: MediaTime, data: Vec<u8>) {

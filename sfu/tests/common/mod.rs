@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use sfu::core::{Input, Output, ShardCore};
 use sfu::{Command, MediaEvent, ParticipantId, RoomId};
 use str0m::config::DtlsCert;
+use str0m::format::Codec;
 use str0m::net::{Protocol, Receive};
 use str0m::{Rtc, RtcConfig};
 
@@ -80,6 +81,9 @@ pub struct Net {
     /// One DTLS certificate for every client: making a key pair per client would dominate the
     /// run time of the churn test, and the core sees a fresh session either way.
     client_cert: Option<DtlsCert>,
+    /// The video codec the next clients publish (and the only one they offer when it is H.264,
+    /// like a device whose browser offers only a hardware H.264 encoder).
+    pub video_codec: Codec,
 }
 
 impl Default for Net {
@@ -112,12 +116,19 @@ impl Net {
             client_cert: str0m::crypto::from_feature_flags()
                 .dtls_provider
                 .generate_certificate(),
+            video_codec: Codec::Vp8,
         }
     }
 
     /// The `RtcConfig` every client starts from.
     pub fn client_config(&self) -> RtcConfig {
-        let config = Rtc::builder();
+        let config = match self.video_codec {
+            Codec::H264 => Rtc::builder()
+                .clear_codecs()
+                .enable_opus(true, false)
+                .enable_h264(true),
+            _ => Rtc::builder(),
+        };
         match &self.client_cert {
             Some(cert) => config.set_dtls_cert(cert.clone()),
             None => config,
@@ -173,6 +184,7 @@ impl Net {
             hold_offers: false,
             held_offers: VecDeque::new(),
             publishing: true,
+            video_codec: self.video_codec,
             keyframe_every: None,
             force_keyframe: false,
             video_frames_sent: 0,
