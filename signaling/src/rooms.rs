@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use sfu::{ParticipantId, RoomId};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::protocol::{ErrorCode, ParticipantInfo, ProtocolError, Role, ServerMessage};
+use crate::protocol::{
+    ErrorCode, ParticipantInfo, ProtocolError, Role, ServerMessage, PROTOCOL_VERSION,
+};
 use crate::tokens::{random_token, secret_eq};
 
 /// Where messages for one connected participant go.
@@ -47,14 +49,12 @@ struct Member {
     outbox: Outbox,
 }
 
-/// A participant let into a class.
+/// A participant let into a class (its `welcome`, listing who was there, is already queued).
 #[derive(Debug)]
 pub struct Admission {
     pub room: Arc<Room>,
     pub id: ParticipantId,
     pub you: ParticipantInfo,
-    /// Who was there already.
-    pub others: Vec<ParticipantInfo>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -148,7 +148,14 @@ impl Rooms {
                 ),
             ));
         }
-        let others: Vec<_> = members.values().map(|m| m.info.clone()).collect();
+        // The welcome is queued under the lock, before the newcomer is visible to anyone: no
+        // `participant_left` or `participant_joined` about others can overtake it.
+        let _ = outbox.send(ServerMessage::Welcome {
+            version: PROTOCOL_VERSION,
+            room: room.id.clone(),
+            you: you.clone(),
+            participants: members.values().map(|m| m.info.clone()).collect(),
+        });
         for member in members.values() {
             let _ = member.outbox.send(ServerMessage::ParticipantJoined {
                 participant: you.clone(),
@@ -162,12 +169,7 @@ impl Rooms {
             },
         );
         drop(members);
-        Ok(Admission {
-            room,
-            id,
-            you,
-            others,
-        })
+        Ok(Admission { room, id, you })
     }
 
     /// Removes expired classes that nobody is in. Returns how many went.
@@ -264,7 +266,6 @@ mod tests {
             .admit(&room.id, &room.pupil_token, "P".into(), tx.clone(), now)
             .expect("pupil admitted");
         assert_eq!(pupil.you.role, Role::Pupil);
-        assert_eq!(pupil.others.len(), 1);
         let code = |r: Result<Admission, ProtocolError>| r.map(|_| ()).map_err(|e| e.code);
         assert_eq!(
             code(rooms.admit(&room.id, "forged", "X".into(), tx.clone(), now)),

@@ -147,6 +147,8 @@ impl Session {
                 None
             }
             ClientMessage::Leave => {
+                // Out of the class before `bye`: once the client has it, nobody counts it in.
+                self.leave();
                 let _ = self.out.send(ServerMessage::Bye {
                     reason: ByeReason::Left,
                 });
@@ -223,12 +225,6 @@ impl Session {
                 Err(e) => return self.error(e),
             };
         tracing::info!(participant = %admission.id, role = ?admission.you.role, "joined a class");
-        let _ = self.out.send(ServerMessage::Welcome {
-            version: PROTOCOL_VERSION,
-            room: admission.room.id.clone(),
-            you: admission.you,
-            participants: admission.others,
-        });
         self.joined = Some(Joined {
             room: admission.room,
             id: admission.id,
