@@ -7,6 +7,10 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use serde::{Deserialize, Serialize};
 
+use crate::auth::{AuthSection, Secret};
+use crate::limits::origin::validate_allowed_origin;
+use crate::limits::LimitsSection;
+
 /// Everything the server can be told. Defaults run on a laptop with nothing else installed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -23,8 +27,15 @@ pub struct Config {
     pub token_ttl_secs: u64,
     /// Most participants in one class.
     pub max_participants_per_room: usize,
+    /// Web origins (besides the server's own) whose pages may open the WebSocket, e.g. an LMS
+    /// that embeds the class: `["https://moodle.example.org"]`.
+    pub allowed_origins: Vec<String>,
     /// The media plane.
     pub media: MediaSection,
+    /// Signed join tokens (JWT) from a portal or an LMS.
+    pub auth: AuthSection,
+    /// Per-connection and per-node limits.
+    pub limits: LimitsSection,
 }
 
 /// How the media plane listens.
@@ -49,7 +60,10 @@ impl Default for Config {
             admin_key: None,
             token_ttl_secs: 12 * 3600,
             max_participants_per_room: 100,
+            allowed_origins: Vec::new(),
             media: MediaSection::default(),
+            auth: AuthSection::default(),
+            limits: LimitsSection::default(),
         }
     }
 }
@@ -103,6 +117,36 @@ pub struct Flags {
     /// UDP port of the first shard (0: let the OS pick).
     #[arg(long, env = "CLASSROOM_UDP_PORT_BASE")]
     pub udp_port_base: Option<u16>,
+    /// Other web origins allowed to open the WebSocket (comma-separated).
+    #[arg(long, env = "CLASSROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Option<Vec<String>>,
+    /// Shared secret for HS256 join tokens (prefer the _file variant: flags show in `ps`).
+    #[arg(long, env = "CLASSROOM_JWT_HS256_SECRET", hide_env_values = true)]
+    pub jwt_hs256_secret: Option<String>,
+    /// File holding the shared secret for HS256 join tokens.
+    #[arg(long, env = "CLASSROOM_JWT_HS256_SECRET_FILE")]
+    pub jwt_hs256_secret_file: Option<PathBuf>,
+    /// JWK set file with the public keys for ES256/RS256 join tokens.
+    #[arg(long, env = "CLASSROOM_JWKS_FILE")]
+    pub jwks_file: Option<PathBuf>,
+    /// Required `iss` of join tokens.
+    #[arg(long, env = "CLASSROOM_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` of join tokens.
+    #[arg(long, env = "CLASSROOM_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// Messages per second one connection may send, sustained.
+    #[arg(long, env = "CLASSROOM_MESSAGES_PER_SEC")]
+    pub messages_per_sec: Option<u32>,
+    /// Messages one connection may send in a burst.
+    #[arg(long, env = "CLASSROOM_MESSAGE_BURST")]
+    pub message_burst: Option<u32>,
+    /// Largest message a client may send, in bytes.
+    #[arg(long, env = "CLASSROOM_MAX_MESSAGE_BYTES")]
+    pub max_message_bytes: Option<usize>,
+    /// Most classes on this node.
+    #[arg(long, env = "CLASSROOM_MAX_ROOMS")]
+    pub max_rooms: Option<usize>,
 }
 
 /// A configuration that could not be read.
@@ -168,6 +212,34 @@ impl Config {
         set(&mut self.media.bind_ip, &flags.media_bind_ip);
         set(&mut self.media.public_ip, &flags.public_ip);
         set(&mut self.media.udp_port_base, &flags.udp_port_base);
+        set(&mut self.allowed_origins, &flags.allowed_origins);
+        if let Some(secret) = &flags.jwt_hs256_secret {
+            self.auth.jwt_hs256_secret = Some(Secret(secret.clone()));
+        }
+        let auth = &mut self.auth;
+        for (field, flag) in [
+            (
+                &mut auth.jwt_hs256_secret_file,
+                &flags.jwt_hs256_secret_file,
+            ),
+            (&mut auth.jwks_file, &flags.jwks_file),
+        ] {
+            if flag.is_some() {
+                field.clone_from(flag);
+            }
+        }
+        for (field, flag) in [
+            (&mut auth.jwt_issuer, &flags.jwt_issuer),
+            (&mut auth.jwt_audience, &flags.jwt_audience),
+        ] {
+            if flag.is_some() {
+                field.clone_from(flag);
+            }
+        }
+        set(&mut self.limits.messages_per_sec, &flags.messages_per_sec);
+        set(&mut self.limits.message_burst, &flags.message_burst);
+        set(&mut self.limits.max_message_bytes, &flags.max_message_bytes);
+        set(&mut self.limits.max_rooms, &flags.max_rooms);
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -192,6 +264,11 @@ impl Config {
                     "public_url must start with http:// or https://, got {url:?}"
                 )));
             }
+        }
+        self.auth.validate().map_err(ConfigError::Invalid)?;
+        self.limits.validate().map_err(ConfigError::Invalid)?;
+        for origin in &self.allowed_origins {
+            validate_allowed_origin(origin).map_err(ConfigError::Invalid)?;
         }
         Ok(())
     }
@@ -248,5 +325,49 @@ mod tests {
         };
         let err = Config::load(&flags).expect_err("short key refused");
         assert!(err.to_string().contains("admin_key"));
+    }
+
+    #[test]
+    fn auth_and_limits_come_from_the_file_and_flags_win() {
+        let text = "allowed_origins = [\"https://moodle.example.org\"]\n\
+                    [auth]\njwt_hs256_secret = \"0123456789abcdef0123456789abcdef\"\n\
+                    jwt_issuer = \"https://portal.example\"\n\
+                    [limits]\nmax_rooms = 7\nmessages_per_sec = 5\n";
+        let mut config: Config = toml::from_str(text).expect("parses");
+        config.apply(&Flags {
+            max_rooms: Some(9),
+            allowed_origins: Some(vec!["https://a.example".into(), "https://b.example".into()]),
+            ..Flags::default()
+        });
+        config.validate().expect("valid");
+        assert_eq!(config.limits.max_rooms, 9);
+        assert_eq!(config.limits.messages_per_sec, 5);
+        assert_eq!(config.limits.message_burst, 50);
+        assert_eq!(config.allowed_origins.len(), 2);
+        assert_eq!(
+            config.auth.jwt_issuer.as_deref(),
+            Some("https://portal.example")
+        );
+        assert!(
+            !format!("{config:?}").contains("0123456789abcdef"),
+            "secret not in Debug"
+        );
+    }
+
+    #[test]
+    fn bad_auth_and_limit_values_are_refused_with_a_reason() {
+        for (text, needle) in [
+            ("[auth]\njwt_hs256_secret = \"short\"", "at least 32"),
+            ("[limits]\nmax_rooms = 0", "max_rooms"),
+            ("[limits]\nmax_message_bytes = 10", "max_message_bytes"),
+            (
+                "allowed_origins = [\"moodle.example.org\"]",
+                "allowed_origins",
+            ),
+        ] {
+            let config: Config = toml::from_str(text).expect("parses");
+            let err = config.validate().expect_err(text).to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
     }
 }

@@ -52,6 +52,9 @@ pub struct ParticipantInfo {
 pub enum Role {
     Teacher,
     Pupil,
+    /// Receives the class, publishes nothing (an inspector, a parent at an open day); only
+    /// granted by a signed join token.
+    Observer,
 }
 
 /// Audio or video.
@@ -135,6 +138,8 @@ pub enum ErrorCode {
     UnexpectedAnswer,
     MessageTooLarge,
     BinaryNotSupported,
+    /// Too many messages; this one was dropped (the session closes with 4008 if it goes on).
+    RateLimited,
     ServerError,
 }
 

@@ -4,15 +4,14 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use sfu::{ParticipantId, RoomId};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::protocol::{
-    ErrorCode, ParticipantInfo, ProtocolError, Role, ServerMessage, PROTOCOL_VERSION,
-};
-use crate::tokens::{random_token, secret_eq};
+use crate::auth::{Auth, CapabilityLinks, JoinGrant};
+use crate::protocol::{ErrorCode, ParticipantInfo, ProtocolError, ServerMessage, PROTOCOL_VERSION};
+use crate::tokens::random_token;
 
 /// Where messages for one connected participant go.
 pub type Outbox = UnboundedSender<ServerMessage>;
@@ -26,6 +25,10 @@ pub struct Rooms {
     shard_count: usize,
     token_ttl: Duration,
     max_participants: usize,
+    /// Checks join tokens (capability links and JWTs).
+    auth: Arc<Auth>,
+    /// Most classes `try_create` makes.
+    max_rooms: usize,
 }
 
 /// One class.
@@ -55,6 +58,8 @@ pub struct Admission {
     pub room: Arc<Room>,
     pub id: ParticipantId,
     pub you: ParticipantInfo,
+    /// What the token granted (subject, token id, expiry: what a kick revokes).
+    pub grant: JoinGrant,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -72,12 +77,41 @@ impl Rooms {
             shard_count: shard_count.max(1),
             token_ttl,
             max_participants,
+            auth: Arc::new(Auth::capability_links_only()),
+            max_rooms: usize::MAX,
         }
+    }
+
+    /// Uses `auth` to check join tokens (the default accepts capability links only).
+    pub fn with_auth(mut self, auth: Arc<Auth>) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// Caps the classes `try_create` makes.
+    pub fn with_max_rooms(mut self, max_rooms: usize) -> Self {
+        self.max_rooms = max_rooms;
+        self
+    }
+
+    /// The token checker (and its revocation list).
+    pub fn auth(&self) -> &Arc<Auth> {
+        &self.auth
     }
 
     /// Creates a class on the shard holding the fewest classes.
     pub fn create(&self, now: Instant) -> Arc<Room> {
+        self.create_locked(&mut lock(&self.rooms), now)
+    }
+
+    /// Like [`Rooms::create`], but `None` when the node already holds its most classes (checked
+    /// under the same lock as the insert, so concurrent requests cannot overshoot).
+    pub fn try_create(&self, now: Instant) -> Option<Arc<Room>> {
         let mut rooms = lock(&self.rooms);
+        (rooms.len() < self.max_rooms).then(|| self.create_locked(&mut rooms, now))
+    }
+
+    fn create_locked(&self, rooms: &mut HashMap<String, Arc<Room>>, now: Instant) -> Arc<Room> {
         let mut load = vec![0usize; self.shard_count];
         for room in rooms.values() {
             load[room.shard] += 1;
@@ -98,13 +132,14 @@ impl Rooms {
         room
     }
 
-    /// Lets a participant in, if the room exists, the token is one of its own and still valid, and
-    /// there is room. Tells the others.
+    /// Lets a participant in, if the room exists, the token is valid for it (see [`Auth::verify`]),
+    /// the name is valid (a token's name wins over the typed one), and there is room. Tells the
+    /// others.
     pub fn admit(
         &self,
         room_id: &str,
         token: &str,
-        name: String,
+        typed_name: &str,
         outbox: Outbox,
         now: Instant,
     ) -> Result<Admission, ProtocolError> {
@@ -114,22 +149,17 @@ impl Rooms {
                 "this class does not exist or has ended; ask your teacher for a new link",
             )
         })?;
-        let role = if secret_eq(token, &room.teacher_token) {
-            Role::Teacher
-        } else if secret_eq(token, &room.pupil_token) {
-            Role::Pupil
-        } else {
-            return Err(ProtocolError::new(
-                ErrorCode::BadToken,
-                "this link is not valid for this class; check that it was copied whole",
-            ));
+        let links = CapabilityLinks {
+            teacher: &room.teacher_token,
+            pupil: &room.pupil_token,
+            expired: now >= room.expires_at,
         };
-        if now >= room.expires_at {
-            return Err(ProtocolError::new(
-                ErrorCode::TokenExpired,
-                "this link has expired; ask your teacher for a new one",
-            ));
-        }
+        // JWT times are Unix times, so they need the wall clock, not the monotonic `now`.
+        let grant = self
+            .auth
+            .verify(&room.id, token, &links, SystemTime::now())?;
+        let name = grant.display_name(typed_name)?;
+        let role = grant.role;
         let id = ParticipantId(self.next_participant.fetch_add(1, Ordering::Relaxed));
         let you = ParticipantInfo {
             id: id.to_string(),
@@ -169,7 +199,12 @@ impl Rooms {
             },
         );
         drop(members);
-        Ok(Admission { room, id, you })
+        Ok(Admission {
+            room,
+            id,
+            you,
+            grant,
+        })
     }
 
     /// Removes expired classes that nobody is in. Returns how many went.
@@ -237,6 +272,7 @@ impl Room {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Role;
     use tokio::sync::mpsc::unbounded_channel;
 
     fn rooms() -> Rooms {
@@ -259,32 +295,42 @@ mod tests {
         let room = rooms.create(now);
         let (tx, _rx) = unbounded_channel();
         let teacher = rooms
-            .admit(&room.id, &room.teacher_token, "T".into(), tx.clone(), now)
+            .admit(&room.id, &room.teacher_token, "T", tx.clone(), now)
             .expect("teacher admitted");
         assert_eq!(teacher.you.role, Role::Teacher);
         let pupil = rooms
-            .admit(&room.id, &room.pupil_token, "P".into(), tx.clone(), now)
+            .admit(&room.id, &room.pupil_token, "P", tx.clone(), now)
             .expect("pupil admitted");
         assert_eq!(pupil.you.role, Role::Pupil);
         let code = |r: Result<Admission, ProtocolError>| r.map(|_| ()).map_err(|e| e.code);
         assert_eq!(
-            code(rooms.admit(&room.id, "forged", "X".into(), tx.clone(), now)),
+            code(rooms.admit(&room.id, "forged", "X", tx.clone(), now)),
             Err(ErrorCode::BadToken)
         );
         assert_eq!(
-            code(rooms.admit("nope", &room.pupil_token, "X".into(), tx.clone(), now)),
+            code(rooms.admit("nope", &room.pupil_token, "X", tx.clone(), now)),
             Err(ErrorCode::NoSuchRoom)
         );
         assert_eq!(
-            code(rooms.admit(&room.id, &room.pupil_token, "X".into(), tx.clone(), now)),
+            code(rooms.admit(&room.id, &room.pupil_token, "X", tx.clone(), now)),
             Err(ErrorCode::RoomFull)
         );
         let later = now + Duration::from_secs(61);
         room.leave(pupil.id);
         assert_eq!(
-            code(rooms.admit(&room.id, &room.pupil_token, "X".into(), tx, later)),
+            code(rooms.admit(&room.id, &room.pupil_token, "X", tx, later)),
             Err(ErrorCode::TokenExpired)
         );
+    }
+
+    #[test]
+    fn no_class_is_created_past_the_node_cap() {
+        let rooms = rooms().with_max_rooms(2);
+        let now = Instant::now();
+        assert!(rooms.try_create(now).is_some());
+        assert!(rooms.try_create(now).is_some());
+        assert!(rooms.try_create(now).is_none());
+        assert_eq!(rooms.len(), 2);
     }
 
     #[test]
@@ -294,7 +340,7 @@ mod tests {
         let room = rooms.create(now);
         let (tx, _rx) = unbounded_channel();
         let a = rooms
-            .admit(&room.id, &room.pupil_token, "P".into(), tx, now)
+            .admit(&room.id, &room.pupil_token, "P", tx, now)
             .expect("admitted");
         let later = now + Duration::from_secs(120);
         assert_eq!(rooms.sweep(later), 0, "occupied class stays");

@@ -18,9 +18,11 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::assets;
+use crate::auth::Auth;
 use crate::config::Config;
+use crate::limits::{refusal, refuse_foreign_origin};
 use crate::rooms::Rooms;
-use crate::session::{self, MAX_MESSAGE_BYTES};
+use crate::session;
 use crate::tokens::secret_eq;
 
 /// How often expired, empty classes are removed.
@@ -48,6 +50,8 @@ pub struct Server {
 impl Server {
     /// Binds HTTP and the media sockets and starts serving.
     pub async fn start(config: Config) -> anyhow::Result<Server> {
+        // Keys first: a bad key set must stop the start before any port is taken.
+        let auth = Auth::from_config(&config.auth)?;
         let media = MediaPlane::start(&MediaConfig {
             shards: config.shard_count(),
             bind_ip: config.media.bind_ip,
@@ -64,7 +68,9 @@ impl Server {
             media.shards().len(),
             Duration::from_secs(config.token_ttl_secs),
             config.max_participants_per_room,
-        );
+        )
+        .with_auth(Arc::new(auth))
+        .with_max_rooms(config.limits.max_rooms);
         let state = Arc::new(AppState {
             config,
             rooms,
@@ -194,7 +200,17 @@ async fn create_room(
         Ok(base) => base,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
-    let room = state.rooms.create(Instant::now());
+    let Some(room) = state.rooms.try_create(Instant::now()) else {
+        tracing::warn!(
+            max_rooms = state.config.limits.max_rooms,
+            "class refused: node full"
+        );
+        return refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_rooms",
+            "this server holds as many classes as it is allowed to; try again later or use another server",
+        );
+    };
     tracing::info!(shard = room.shard, "class created");
     let link = |token: &str| format!("{base}/class/{}?token={token}", room.id);
     let body = CreatedRoom {
@@ -228,10 +244,24 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(serde_json::json!({ "error": message }))).into_response()
 }
 
-async fn websocket(State(state): State<Arc<AppState>>, upgrade: WebSocketUpgrade) -> Response {
+async fn websocket(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let config = &state.config;
+    if let Some(refused) = refuse_foreign_origin(
+        &config.allowed_origins,
+        config.public_url.as_deref(),
+        &headers,
+    ) {
+        tracing::debug!("websocket refused: origin not allowed");
+        return refused;
+    }
+    let max = config.limits.max_message_bytes;
     upgrade
-        .max_message_size(MAX_MESSAGE_BYTES)
-        .max_frame_size(MAX_MESSAGE_BYTES)
+        .max_message_size(max)
+        .max_frame_size(max)
         .on_upgrade(move |socket| session::run(socket, state))
 }
 

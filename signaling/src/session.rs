@@ -11,16 +11,13 @@ use futures_util::{SinkExt, StreamExt};
 use sfu::{Command, MediaEvent, ParticipantId, Rejection};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
-use crate::names::validate_name;
+use crate::limits::{RateLimiter, Verdict, FLOOD_CLOSE_CODE};
 use crate::protocol::{
     parse_client_message, ByeReason, ClientMessage, ErrorCode, ProtocolError, ServerMessage,
     TrackKind, PROTOCOL_VERSION,
 };
 use crate::rooms::Room;
 use crate::server::AppState;
-
-/// Largest frame a client may send.
-pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
 /// How long a closing session waits for the client's close reply.
 const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
@@ -30,6 +27,7 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
     let (out_tx, out_rx) = unbounded_channel();
     let (media_tx, media_rx) = unbounded_channel();
     let mut session = Session {
+        limiter: state.config.limits.rate_limiter(Instant::now()),
         state: state.clone(),
         out: out_tx,
         media_tx,
@@ -45,6 +43,8 @@ struct Session {
     out: UnboundedSender<ServerMessage>,
     media_tx: UnboundedSender<MediaEvent>,
     joined: Option<Joined>,
+    /// Messages per second from this client.
+    limiter: RateLimiter,
 }
 
 struct Joined {
@@ -83,6 +83,13 @@ impl Session {
         let close = loop {
             tokio::select! {
                 frame = stream.next() => {
+                    if matches!(frame, Some(Ok(Message::Text(_) | Message::Binary(_)))) {
+                        match self.rate_limit() {
+                            Ok(()) => {}
+                            Err(None) => continue,
+                            Err(close) => break close,
+                        }
+                    }
                     let close = match frame {
                         None | Some(Ok(Message::Close(_))) => break None,
                         Some(Err(e)) => self.on_socket_error(&e),
@@ -211,10 +218,6 @@ impl Session {
                 format!("this server speaks protocol version {PROTOCOL_VERSION}; reload the page"),
             ));
         }
-        let name = match validate_name(name) {
-            Ok(name) => name,
-            Err(why) => return self.error(ProtocolError::new(ErrorCode::BadName, why)),
-        };
         let admission =
             match self
                 .state
@@ -340,6 +343,35 @@ impl Session {
         }
     }
 
+    /// Counts one message against the client's rate: `Ok` to handle it, `Err(None)` to drop it
+    /// (the client is told), `Err(Some(close))` to end a session that keeps flooding.
+    fn rate_limit(&mut self) -> Result<(), Option<Close>> {
+        match self.limiter.check(Instant::now()) {
+            Verdict::Allow => Ok(()),
+            Verdict::Drop => {
+                let limits = &self.state.config.limits;
+                self.error(ProtocolError::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "too many messages (at most {} a second, {} at once); this one was dropped",
+                        limits.messages_per_sec, limits.message_burst
+                    ),
+                ));
+                Err(None)
+            }
+            Verdict::Close => {
+                self.error(ProtocolError::new(
+                    ErrorCode::RateLimited,
+                    "too many messages for too long; the connection is closed",
+                ));
+                Err(Some(Close {
+                    code: FLOOD_CLOSE_CODE,
+                    reason: "too many messages",
+                }))
+            }
+        }
+    }
+
     /// Queues the error for the client; returns the close to do, if the code calls for one.
     fn error(&self, error: ProtocolError) -> Option<Close> {
         tracing::debug!(code = ?error.code, "client error");
@@ -355,7 +387,10 @@ impl Session {
         if text.contains("too long") || text.contains("Space limit") {
             return self.error(ProtocolError::new(
                 ErrorCode::MessageTooLarge,
-                format!("a message is at most {MAX_MESSAGE_BYTES} bytes"),
+                format!(
+                    "a message is at most {} bytes",
+                    self.state.config.limits.max_message_bytes
+                ),
             ));
         }
         tracing::debug!(error = %text, "socket error");

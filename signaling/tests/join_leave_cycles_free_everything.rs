@@ -34,6 +34,9 @@ fn offer() -> String {
 async fn a_thousand_join_leave_cycles_leave_nothing_behind() {
     let mut config = common::test_config();
     config.media.shards = 1;
+    // The steady teacher answers one server offer per cycle, far faster than any real class
+    // churns (about 25 a second for the whole test): not what the rate limit is about.
+    config.limits.messages_per_sec = 1000;
     let server = common::start(config).await;
     let class = common::create_class(&server).await;
 
