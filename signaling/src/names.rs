@@ -22,10 +22,18 @@ pub fn validate_name(raw: &str) -> Result<String, String> {
     Ok(name.to_owned())
 }
 
-/// Bidirectional overrides and zero-width characters: legal Unicode, but they let a name pose as
+/// Bidirectional marks, overrides and isolates, and zero-width characters: legal Unicode, but they let a name pose as
 /// another one.
 fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 #[cfg(test)]
@@ -45,5 +53,28 @@ mod tests {
         assert!(validate_name(&"é".repeat(64)).is_ok());
         assert!(validate_name("Ada\nTeacher").is_err());
         assert!(validate_name("Ada\u{202E}rehcaeT").is_err());
+    }
+
+    #[test]
+    fn every_bidi_and_zero_width_trick_is_refused() {
+        for c in [
+            '\u{061C}', '\u{200B}', '\u{200E}', '\u{202A}', '\u{2060}', '\u{2066}', '\u{2069}',
+            '\u{FEFF}',
+        ] {
+            assert!(
+                validate_name(&format!("Ada{c}Lovelace")).is_err(),
+                "U+{:04X}",
+                c as u32
+            );
+        }
+        assert!(validate_name("\u{200B}").is_err(), "only invisible");
+        assert!(validate_name("\t\n ").is_err(), "only whitespace");
+        assert!(validate_name("Ada\tLovelace").is_err(), "tab inside");
+    }
+
+    #[test]
+    fn surrounding_spaces_do_not_count_toward_the_limit() {
+        let name = format!("  {}  ", "a".repeat(MAX_NAME_CHARS));
+        assert_eq!(validate_name(&name).map(|n| n.len()), Ok(MAX_NAME_CHARS));
     }
 }

@@ -14,17 +14,18 @@ use mint::{claims, Issuer, HS256_SECRET};
 
 struct Fixture {
     verifier: JwtVerifier,
-    ec: Issuer,
-    rsa: Issuer,
+    ec: &'static Issuer,
+    rsa: &'static Issuer,
     hs: Issuer,
 }
 
 fn fixture() -> Fixture {
-    let ec = Issuer::es256("ec-1");
-    let rsa = Issuer::rs256("rsa-1");
+    // RSA key generation takes a moment: one pair of keys for all the tests.
+    static KEYS: std::sync::OnceLock<(Issuer, Issuer)> = std::sync::OnceLock::new();
+    let (ec, rsa) = KEYS.get_or_init(|| (Issuer::es256("ec-1"), Issuer::rs256("rsa-1")));
     let verifier = JwtVerifier {
         hs256: Some(DecodingKey::from_secret(HS256_SECRET.as_bytes())),
-        keys: KeySet::parse(&mint::jwks(&[&ec, &rsa])).expect("key set"),
+        keys: KeySet::parse(&mint::jwks(&[ec, rsa])).expect("key set"),
         issuer: None,
         audience: None,
     };
@@ -47,7 +48,7 @@ fn refusal(f: &Fixture, token: &str) -> (ErrorCode, String) {
 #[test]
 fn hs256_es256_and_rs256_tokens_give_their_grant() {
     let f = fixture();
-    for issuer in [&f.hs, &f.ec, &f.rsa] {
+    for issuer in [&f.hs, f.ec, f.rsa] {
         let mut c = claims("room-1", "observer", "Inspector Ada");
         c["sub"] = json!("lms:42");
         c["jti"] = json!("t-1");
@@ -120,7 +121,7 @@ fn a_forged_or_altered_signature_is_refused() {
 #[test]
 fn an_hs256_token_keyed_with_a_public_key_is_refused() {
     let f = fixture();
-    for issuer in [&f.rsa, &f.ec] {
+    for issuer in [f.rsa, f.ec] {
         let header = json!({"alg": "HS256", "kid": issuer.kid});
         let token = mint::hs256_with_key(
             &issuer.public_key_bytes(),

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod jwt;
 pub mod peer;
 
 use std::time::Duration;
@@ -101,6 +102,39 @@ impl Client {
             .await
             .expect("ws connects");
         Client { ws }
+    }
+
+    /// Connects as a browser on page `origin` would: `Err((status, body))` when refused.
+    pub async fn connect_from(server: &Server, origin: &str) -> Result<Client, (u16, String)> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::http::HeaderValue;
+        let mut request = format!("ws://{}/ws", server.http_addr)
+            .into_client_request()
+            .expect("request");
+        request.headers_mut().insert(
+            "Origin",
+            HeaderValue::from_str(origin).expect("origin header"),
+        );
+        match tokio_tungstenite::connect_async_with_config(request, None, true).await {
+            Ok((ws, _)) => Ok(Client { ws }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                let body = response.body().as_deref().unwrap_or_default();
+                Err((
+                    response.status().as_u16(),
+                    String::from_utf8_lossy(body).into_owned(),
+                ))
+            }
+            Err(e) => panic!("handshake failed: {e}"),
+        }
+    }
+
+    /// Sends `join` for `room` and returns what came back first (welcome or error).
+    pub async fn try_join(&mut self, room: &str, token: &str, name: &str) -> Value {
+        self.send(json!({
+            "type": "join", "version": 1, "room": room, "token": token, "name": name
+        }))
+        .await;
+        self.message().await
     }
 
     pub async fn send(&mut self, value: Value) {
