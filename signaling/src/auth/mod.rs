@@ -53,7 +53,8 @@ impl JoinGrant {
 /// Why the auth configuration cannot be used (read at start-up).
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("cannot read {what} {path}: {source}")]
+    // The cause is the error's source: `{e:#}` prints it once.
+    #[error("cannot read {what} {path}")]
     Read {
         what: &'static str,
         path: std::path::PathBuf,
