@@ -346,30 +346,16 @@ impl Session {
     /// Counts one message against the client's rate: `Ok` to handle it, `Err(None)` to drop it
     /// (the client is told), `Err(Some(close))` to end a session that keeps flooding.
     fn rate_limit(&mut self) -> Result<(), Option<Close>> {
-        match self.limiter.check(Instant::now()) {
-            Verdict::Allow => Ok(()),
-            Verdict::Drop => {
-                let limits = &self.state.config.limits;
-                self.error(ProtocolError::new(
-                    ErrorCode::RateLimited,
-                    format!(
-                        "too many messages (at most {} a second, {} at once); this one was dropped",
-                        limits.messages_per_sec, limits.message_burst
-                    ),
-                ));
-                Err(None)
-            }
-            Verdict::Close => {
-                self.error(ProtocolError::new(
-                    ErrorCode::RateLimited,
-                    "too many messages for too long; the connection is closed",
-                ));
-                Err(Some(Close {
-                    code: FLOOD_CLOSE_CODE,
-                    reason: "too many messages",
-                }))
-            }
+        let verdict = self.limiter.check(Instant::now());
+        if verdict == Verdict::Allow {
+            return Ok(());
         }
+        let closing = verdict == Verdict::Close;
+        self.error(self.state.config.limits.rate_limited(closing));
+        Err(closing.then_some(Close {
+            code: FLOOD_CLOSE_CODE,
+            reason: "too many messages",
+        }))
     }
 
     /// Queues the error for the client; returns the close to do, if the code calls for one.

@@ -9,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use crate::protocol::{ErrorCode, ProtocolError};
+
 pub use origin::refuse_foreign_origin;
 pub use rate::{RateLimiter, TokenBucket, Verdict};
 
@@ -57,6 +59,19 @@ impl LimitsSection {
             return Err("limits: max_rooms must be at least 1".into());
         }
         Ok(())
+    }
+
+    /// The error for a message over the rate (`closing`: the last one, the session ends).
+    pub fn rate_limited(&self, closing: bool) -> ProtocolError {
+        let message = if closing {
+            "too many messages for too long; the connection is closed".to_owned()
+        } else {
+            format!(
+                "too many messages (at most {} a second, {} at once); this one was dropped",
+                self.messages_per_sec, self.message_burst
+            )
+        };
+        ProtocolError::new(ErrorCode::RateLimited, message)
     }
 
     /// A fresh limiter for one connection.
