@@ -11,9 +11,10 @@ use futures_util::{SinkExt, StreamExt};
 use sfu::{Command, MediaEvent, ParticipantId, Rejection};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
+use crate::auth::receive_only::offer_publishes;
 use crate::limits::{RateLimiter, Verdict, FLOOD_CLOSE_CODE};
 use crate::protocol::{
-    parse_client_message, ByeReason, ClientMessage, ErrorCode, ProtocolError, ServerMessage,
+    parse_client_message, ByeReason, ClientMessage, ErrorCode, ProtocolError, Role, ServerMessage,
     TrackKind, PROTOCOL_VERSION,
 };
 use crate::rooms::Room;
@@ -51,6 +52,7 @@ struct Joined {
     room: Arc<Room>,
     id: ParticipantId,
     media: Media,
+    role: Role,
 }
 
 /// Whether the shard holds a media session for this participant.
@@ -173,6 +175,12 @@ impl Session {
                 };
                 match other {
                     ClientMessage::Offer { sdp } => {
+                        if joined.role == Role::Observer && offer_publishes(&sdp) {
+                            return self.error(ProtocolError::new(
+                                ErrorCode::BadSdp,
+                                "an observer only receives: offer every m-line as inactive or recvonly",
+                            ));
+                        }
                         let command = if joined.media == Media::None {
                             joined.media = Media::Starting;
                             Command::Join {
@@ -232,6 +240,7 @@ impl Session {
             room: admission.room,
             id: admission.id,
             media: Media::None,
+            role: admission.you.role,
         });
         None
     }

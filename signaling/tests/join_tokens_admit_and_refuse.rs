@@ -197,3 +197,36 @@ async fn capability_links_still_work_beside_tokens() {
     let welcome = client.join(&s.class, &s.class.pupil_token, "Pupil").await;
     assert_eq!(welcome["you"]["role"], "pupil");
 }
+
+/// An offer from str0m with an audio and a video m-line in `direction`.
+fn offer(direction: str0m::media::Direction) -> String {
+    use str0m::media::MediaKind;
+    let mut rtc = str0m::Rtc::builder().build(std::time::Instant::now());
+    let mut change = rtc.sdp_api();
+    change.add_media(MediaKind::Audio, direction, None, None, None);
+    change.add_media(MediaKind::Video, direction, None, None, None);
+    change.apply().expect("offer").0.to_sdp_string()
+}
+
+#[tokio::test]
+async fn an_observer_receives_but_cannot_publish() {
+    use str0m::media::Direction;
+    let s = setup().await;
+    let token = s.ec.sign(&claims(&s.class.room, "observer", "Inspector"));
+    let mut observer = Client::connect(&s.server).await;
+    observer.join(&s.class, &token, "x").await;
+    observer
+        .send(json!({"type": "offer", "sdp": offer(Direction::SendOnly)}))
+        .await;
+    let error = observer.expect_error("bad_sdp").await;
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("observer")),
+        "{error}"
+    );
+    observer
+        .send(json!({"type": "offer", "sdp": offer(Direction::Inactive)}))
+        .await;
+    observer.expect_type("answer").await;
+}

@@ -11,6 +11,7 @@ mod capability;
 pub mod config;
 mod jwks;
 mod jwt;
+pub mod receive_only;
 pub mod revocation;
 
 use std::time::SystemTime;
