@@ -10,7 +10,9 @@ use sfu::{ParticipantId, RoomId};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::auth::{Auth, CapabilityLinks, JoinGrant};
-use crate::protocol::{ErrorCode, ParticipantInfo, ProtocolError, ServerMessage, PROTOCOL_VERSION};
+use crate::protocol::{
+    ErrorCode, ParticipantInfo, ProtocolError, Role, ServerMessage, PROTOCOL_VERSION,
+};
 use crate::tokens::random_token;
 
 /// Where messages for one connected participant go.
@@ -165,8 +167,9 @@ impl Rooms {
             id: id.to_string(),
             name,
             role,
-            audio: true,
-            video: true,
+            // An observer publishes nothing: nobody should see a live mic or camera for them.
+            audio: role != Role::Observer,
+            video: role != Role::Observer,
         };
         let mut members = lock(&room.members);
         if members.len() >= self.max_participants {
@@ -272,7 +275,6 @@ impl Room {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Role;
     use tokio::sync::mpsc::unbounded_channel;
 
     fn rooms() -> Rooms {

@@ -75,6 +75,10 @@ async fn es256_and_rs256_tokens_from_the_jwk_set_join() {
     let token = s.ec.sign(&claims(&s.class.room, "observer", "Inspector"));
     let welcome = observer.join(&s.class, &token, "x").await;
     assert_eq!(welcome["you"]["role"], "observer");
+    assert_eq!(
+        welcome["you"]["audio"], false,
+        "an observer has no live mic"
+    );
 
     let mut c = claims(&s.class.room, "pupil", "Zoé");
     c["sub"] = json!("lms:user:42");
