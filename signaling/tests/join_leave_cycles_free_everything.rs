@@ -67,8 +67,12 @@ async fn a_thousand_join_leave_cycles_leave_nothing_behind() {
     // has those m-lines stopped and reused.
     for _ in 0..FULL_CYCLES {
         let mut pupil = Peer::join(&server, &class, &class.pupil_token, "Pupil").await;
-        pupil.run_for(Duration::from_millis(300)).await;
-        assert!(pupil.connected, "pupil connected");
+        assert!(
+            pupil.run_until_connected(Duration::from_secs(20)).await,
+            "pupil connected"
+        );
+        // Publish a little, so the teacher is really offered this pupil's tracks.
+        pupil.run_for(Duration::from_millis(200)).await;
         pupil.leave().await;
     }
 

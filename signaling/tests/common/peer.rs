@@ -103,6 +103,16 @@ impl Peer {
             .await;
     }
 
+    /// Drives the peer until ICE and DTLS are up, for at most `limit` (a bound for a loaded
+    /// machine, not a speed claim). Returns whether it connected.
+    pub async fn run_until_connected(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while !self.connected && Instant::now() < deadline {
+            self.run_for(Duration::from_millis(50)).await;
+        }
+        self.connected
+    }
+
     /// Drives the peer until `until`, or until `stop` is set.
     pub async fn run_until(&mut self, until: Instant, stop: &AtomicBool) {
         let mut buf = vec![0u8; 2048];
