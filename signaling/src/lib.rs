@@ -2,7 +2,9 @@
 //! HTTP/WebSocket server, and the embedded web client. The `classroom` binary is `main.rs`.
 
 pub mod assets;
+pub mod class;
 pub mod config;
+pub mod media_link;
 pub mod names;
 pub mod protocol;
 pub mod rooms;

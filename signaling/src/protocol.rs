@@ -4,13 +4,44 @@
 //! so that a frame that is not JSON, a `type` we do not know and a known `type` with wrong fields
 //! each get their own error code.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this server speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Every `type` a client may send, for telling "unknown type" from "bad fields".
-const CLIENT_TYPES: [&str; 6] = ["join", "offer", "answer", "media_state", "leave", "ping"];
+const CLIENT_TYPES: [&str; 28] = [
+    "join",
+    "resume",
+    "offer",
+    "answer",
+    "media_state",
+    "leave",
+    "ping",
+    "raise_hand",
+    "lower_hand",
+    "lower_all_hands",
+    "chat",
+    "mute",
+    "mute_all",
+    "camera_off",
+    "stop_screen",
+    "kick",
+    "lock",
+    "set_guest_policy",
+    "admit",
+    "deny",
+    "promote",
+    "demote",
+    "give_floor",
+    "take_floor",
+    "set_chat",
+    "set_settings",
+    "set_rights",
+    "end_class",
+];
 
 /// A message from the browser.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -21,9 +52,26 @@ pub enum ClientMessage {
         room: String,
         token: String,
         name: String,
+        /// A random id the browser keeps, so a barred pupil on a shared link stays out (best
+        /// effort: clearing the browser's storage gets a new one).
+        #[serde(default)]
+        device: Option<String>,
+    },
+    /// Instead of `join`: come back after the socket dropped, within the grace period.
+    Resume {
+        version: u32,
+        room: String,
+        token: String,
+        /// The last chat `seq` the client saw; later messages are replayed.
+        #[serde(default)]
+        last_chat_seq: u64,
     },
     Offer {
         sdp: String,
+        /// What each of the offer's m-lines (by mid) carries; undeclared audio is the mic,
+        /// undeclared video the camera.
+        #[serde(default)]
+        sources: BTreeMap<String, Source>,
     },
     Answer {
         sdp: String,
@@ -31,9 +79,74 @@ pub enum ClientMessage {
     MediaState {
         audio: bool,
         video: bool,
+        #[serde(default)]
+        screen: bool,
     },
     Leave,
     Ping,
+    RaiseHand,
+    LowerHand {
+        /// Whose hand; yourself when absent. Someone else's is a teacher's action.
+        #[serde(default)]
+        participant: Option<String>,
+    },
+    LowerAllHands,
+    Chat {
+        text: String,
+    },
+    Mute {
+        participant: String,
+    },
+    MuteAll,
+    CameraOff {
+        participant: String,
+    },
+    StopScreen {
+        participant: String,
+    },
+    Kick {
+        participant: String,
+        /// Also keep them out for the rest of the class.
+        #[serde(default)]
+        bar: bool,
+    },
+    Lock {
+        locked: bool,
+    },
+    SetGuestPolicy {
+        policy: GuestPolicy,
+    },
+    Admit {
+        participant: String,
+    },
+    Deny {
+        participant: String,
+    },
+    Promote {
+        participant: String,
+    },
+    Demote {
+        participant: String,
+    },
+    GiveFloor {
+        participant: String,
+    },
+    TakeFloor {
+        participant: String,
+    },
+    SetChat {
+        enabled: bool,
+    },
+    SetSettings {
+        #[serde(flatten)]
+        settings: SettingsPatch,
+    },
+    SetRights {
+        participant: String,
+        #[serde(flatten)]
+        rights: RightsPatch,
+    },
+    EndClass,
 }
 
 /// A participant as others see it.
@@ -44,14 +157,139 @@ pub struct ParticipantInfo {
     pub role: Role,
     pub audio: bool,
     pub video: bool,
+    #[serde(default)]
+    pub screen: bool,
+    #[serde(default)]
+    pub rights: Rights,
+    /// The socket dropped and the server waits for it to come back (grace period).
+    #[serde(default)]
+    pub reconnecting: bool,
 }
 
 /// What a participant may do in the class.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Moderates the class (the teacher link, or a pupil promoted to co-teacher).
     Teacher,
     Pupil,
+    /// Receives only: never publishes, never chats.
+    Observer,
+}
+
+/// What a participant may publish and say right now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rights {
+    pub mic: bool,
+    pub camera: bool,
+    pub screen: bool,
+    pub chat: bool,
+}
+
+/// A teacher's change to one participant's rights; absent fields stay as they are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct RightsPatch {
+    #[serde(default)]
+    pub mic: Option<bool>,
+    #[serde(default)]
+    pub camera: Option<bool>,
+    #[serde(default)]
+    pub screen: Option<bool>,
+    #[serde(default)]
+    pub chat: Option<bool>,
+}
+
+/// What a published track carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Mic,
+    Camera,
+    Screen,
+}
+
+/// Who gets in with a pupil or observer link.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuestPolicy {
+    #[default]
+    AlwaysAccept,
+    /// They wait in the lobby until a teacher admits or denies them.
+    AskTeacher,
+    AlwaysDeny,
+}
+
+/// The class's settings (like BBB's lock settings): defaults for pupils, and the door.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Pupils may use their mic when they join.
+    pub pupil_mic: bool,
+    /// Pupils may use their camera when they join.
+    pub pupil_camera: bool,
+    /// Pupils may share their screen.
+    pub pupil_screen: bool,
+    /// Pupils may chat (teachers always may).
+    pub chat: bool,
+    /// Nobody new gets in but teachers.
+    pub locked: bool,
+    pub guest_policy: GuestPolicy,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            pupil_mic: true,
+            pupil_camera: true,
+            pupil_screen: false,
+            chat: true,
+            locked: false,
+            guest_policy: GuestPolicy::AlwaysAccept,
+        }
+    }
+}
+
+/// A teacher's change to the settings; absent fields stay as they are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct SettingsPatch {
+    #[serde(default)]
+    pub pupil_mic: Option<bool>,
+    #[serde(default)]
+    pub pupil_camera: Option<bool>,
+    #[serde(default)]
+    pub pupil_screen: Option<bool>,
+    #[serde(default)]
+    pub chat: Option<bool>,
+    #[serde(default)]
+    pub locked: Option<bool>,
+    #[serde(default)]
+    pub guest_policy: Option<GuestPolicy>,
+}
+
+/// One chat message, numbered by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatEntry {
+    pub seq: u64,
+    pub from: String,
+    pub name: String,
+    pub text: String,
+}
+
+/// Someone waiting in the lobby, as teachers see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LobbyEntry {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// What a resumed client does about media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaResume {
+    /// The server still holds the media session: carry on, or re-offer with an ICE restart.
+    Kept,
+    /// The media session is gone: start a new one with a fresh offer.
+    Restart,
 }
 
 /// Audio or video.
@@ -69,17 +307,45 @@ pub enum ByeReason {
     Left,
     MediaFailed,
     ShuttingDown,
+    /// A teacher removed the participant.
+    Kicked,
+    /// A teacher ended the class for everyone.
+    ClassEnded,
+    /// A teacher did not let the participant in from the lobby.
+    Denied,
+    /// The same participant resumed on another connection.
+    Replaced,
+}
+
+/// The state of the class a participant gets on entering (`welcome`) or coming back (`resumed`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassSnapshot {
+    pub version: u32,
+    pub room: String,
+    pub you: ParticipantInfo,
+    pub participants: Vec<ParticipantInfo>,
+    pub settings: Settings,
+    /// Raised hands, first raised first.
+    pub hands: Vec<String>,
+    /// Chat history (`welcome`), or what was missed (`resumed`).
+    pub chat: Vec<ChatEntry>,
+    /// Send it in `resume` to come back after a dropped connection.
+    pub resume_token: String,
+    /// Who waits in the lobby (teachers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lobby: Option<Vec<LobbyEntry>>,
 }
 
 /// A message to the browser.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
-    Welcome {
-        version: u32,
-        room: String,
-        you: ParticipantInfo,
-        participants: Vec<ParticipantInfo>,
+    Welcome(ClassSnapshot),
+    /// Answer to `resume`: the class as it is now; `media` says what to do about media.
+    Resumed {
+        #[serde(flatten)]
+        class: ClassSnapshot,
+        media: MediaResume,
     },
     Answer {
         sdp: String,
@@ -91,6 +357,7 @@ pub enum ServerMessage {
         mid: String,
         participant: String,
         kind: TrackKind,
+        source: Source,
     },
     TrackRemoved {
         mid: String,
@@ -103,6 +370,31 @@ pub enum ServerMessage {
     },
     ParticipantUpdated {
         participant: ParticipantInfo,
+    },
+    /// Your own rights changed (a teacher muted you, gave you the floor, …).
+    Rights {
+        rights: Rights,
+    },
+    Settings {
+        settings: Settings,
+    },
+    Hands {
+        queue: Vec<String>,
+    },
+    Chat(ChatEntry),
+    /// You wait in the lobby for a teacher to let you in.
+    LobbyWaiting,
+    /// Who waits in the lobby now (to teachers).
+    Lobby {
+        waiting: Vec<LobbyEntry>,
+    },
+    /// Someone's connection dropped; they may come back within the grace period.
+    Reconnecting {
+        id: String,
+    },
+    /// They came back.
+    Reconnected {
+        id: String,
     },
     Error {
         code: ErrorCode,
@@ -136,6 +428,28 @@ pub enum ErrorCode {
     MessageTooLarge,
     BinaryNotSupported,
     ServerError,
+    /// The action is a teacher's, or its target is a teacher.
+    Forbidden,
+    /// No participant (or lobby guest) with that id.
+    NoSuchParticipant,
+    /// A pupil chatted while the teacher has chat off.
+    ChatDisabled,
+    /// The sender lacks the right the action needs (e.g. chat taken away individually).
+    NotAllowed,
+    /// The action does not apply to that participant (e.g. promoting an observer).
+    BadTarget,
+    /// The class is locked: only teachers get in.
+    RoomLocked,
+    /// A teacher removed this participant for the rest of the class.
+    Barred,
+    /// The guest policy keeps pupils out.
+    Denied,
+    /// Too many people already wait in the lobby.
+    LobbyFull,
+    /// The resume token is unknown, revoked, or its grace period is over: join again.
+    BadResumeToken,
+    /// A chat message that is empty, too long, or has control characters.
+    BadChat,
 }
 
 impl ErrorCode {
@@ -144,7 +458,11 @@ impl ErrorCode {
         match self {
             ErrorCode::UnsupportedVersion => Some(4000),
             ErrorCode::BadToken | ErrorCode::TokenExpired => Some(4001),
-            ErrorCode::RoomFull => Some(4003),
+            ErrorCode::RoomFull
+            | ErrorCode::RoomLocked
+            | ErrorCode::Barred
+            | ErrorCode::Denied
+            | ErrorCode::LobbyFull => Some(4003),
             ErrorCode::NoSuchRoom => Some(4004),
             ErrorCode::MessageTooLarge => Some(1009),
             ErrorCode::ServerError => Some(1011),
@@ -219,7 +537,8 @@ mod tests {
                 version: 1,
                 room: "r".into(),
                 token: "t".into(),
-                name: "Ada".into()
+                name: "Ada".into(),
+                device: None,
             })
         );
     }
@@ -252,16 +571,90 @@ mod tests {
     }
 
     #[test]
+    fn class_messages_parse_and_bad_fields_are_told_apart() {
+        assert_eq!(
+            parse_client_message(r#"{"type":"kick","participant":"p3","bar":true}"#),
+            Ok(ClientMessage::Kick {
+                participant: "p3".into(),
+                bar: true
+            })
+        );
+        assert_eq!(
+            parse_client_message(r#"{"type":"set_settings","chat":false}"#),
+            Ok(ClientMessage::SetSettings {
+                settings: SettingsPatch {
+                    chat: Some(false),
+                    ..SettingsPatch::default()
+                }
+            })
+        );
+        assert_eq!(
+            parse_client_message(r#"{"type":"offer","sdp":"x","sources":{"2":"screen"}}"#),
+            Ok(ClientMessage::Offer {
+                sdp: "x".into(),
+                sources: [("2".to_owned(), Source::Screen)].into_iter().collect()
+            })
+        );
+        let code = |text: &str| parse_client_message(text).map_err(|e| e.code).err();
+        assert_eq!(code(r#"{"type":"mute"}"#), Some(ErrorCode::BadMessage));
+        assert_eq!(
+            code(r#"{"type":"set_guest_policy","policy":"maybe"}"#),
+            Some(ErrorCode::BadMessage)
+        );
+        assert_eq!(
+            code(r#"{"type":"offer","sdp":"x","sources":{"0":"radio"}}"#),
+            Some(ErrorCode::BadMessage)
+        );
+    }
+
+    #[test]
+    fn a_welcome_carries_the_class() {
+        let snapshot = ClassSnapshot {
+            version: 1,
+            room: "r".into(),
+            you: ParticipantInfo {
+                id: "p1".into(),
+                name: "T".into(),
+                role: Role::Teacher,
+                audio: true,
+                video: true,
+                screen: false,
+                rights: Rights::default(),
+                reconnecting: false,
+            },
+            participants: vec![],
+            settings: Settings::default(),
+            hands: vec![],
+            chat: vec![],
+            resume_token: "tok".into(),
+            lobby: None,
+        };
+        let value = serde_json::to_value(ServerMessage::Welcome(snapshot.clone())).expect("json");
+        assert_eq!(value["type"], "welcome");
+        assert_eq!(value["resume_token"], "tok");
+        assert!(value.get("lobby").is_none());
+        let value = serde_json::to_value(ServerMessage::Resumed {
+            class: snapshot,
+            media: MediaResume::Kept,
+        })
+        .expect("json");
+        assert_eq!(value["type"], "resumed");
+        assert_eq!(value["media"], "kept");
+        assert_eq!(value["you"]["id"], "p1");
+    }
+
+    #[test]
     fn server_messages_are_tagged_snake_case() {
         let text = serde_json::to_string(&ServerMessage::TrackAdded {
             mid: "0".into(),
             participant: "p1".into(),
             kind: TrackKind::Video,
+            source: Source::Screen,
         })
         .expect("serializes");
         assert_eq!(
             text,
-            r#"{"type":"track_added","mid":"0","participant":"p1","kind":"video"}"#
+            r#"{"type":"track_added","mid":"0","participant":"p1","kind":"video","source":"screen"}"#
         );
         let text = serde_json::to_string(&ServerMessage::Pong).expect("serializes");
         assert_eq!(text, r#"{"type":"pong"}"#);

@@ -63,7 +63,7 @@ impl Server {
         let rooms = Rooms::new(
             media.shards().len(),
             Duration::from_secs(config.token_ttl_secs),
-            config.max_participants_per_room,
+            config.class_config(),
         );
         let state = Arc::new(AppState {
             config,
@@ -162,6 +162,7 @@ struct CreatedRoom {
     room: String,
     teacher_url: String,
     pupil_url: String,
+    observer_url: String,
 }
 
 async fn create_room(
@@ -201,6 +202,7 @@ async fn create_room(
         room: room.id.clone(),
         teacher_url: link(&room.teacher_token),
         pupil_url: link(&room.pupil_token),
+        observer_url: link(&room.observer_token),
     };
     (StatusCode::CREATED, Json(body)).into_response()
 }

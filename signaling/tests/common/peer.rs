@@ -33,11 +33,15 @@ pub struct Received {
 
 pub struct Peer {
     pub id: String,
+    pub resume_token: String,
     client: Client,
     rtc: Rtc,
     socket: UdpSocket,
     local: SocketAddr,
     pending: Option<SdpPendingOffer>,
+    /// A host candidate to add once the pending offer (an ICE restart) is answered: accepting
+    /// the answer applies the restart, which clears the local candidates.
+    candidate_after_answer: Option<Candidate>,
     audio_mid: Mid,
     video_mid: Mid,
     /// mid of a received track → publisher id
@@ -62,6 +66,10 @@ impl Peer {
         let mut client = Client::connect(server).await;
         let welcome = client.join(class, token, name).await;
         let id = welcome["you"]["id"].as_str().expect("id").to_owned();
+        let resume_token = welcome["resume_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let socket = UdpSocket::bind("127.0.0.1:0").await.expect("udp bind");
         let local = socket.local_addr().expect("local addr");
         let now = Instant::now();
@@ -76,11 +84,13 @@ impl Peer {
             .await;
         Peer {
             id,
+            resume_token,
             client,
             rtc,
             socket,
             local,
             pending: Some(pending),
+            candidate_after_answer: None,
             audio_mid,
             video_mid,
             track_owner: HashMap::new(),
@@ -165,6 +175,39 @@ impl Peer {
         }
     }
 
+    /// Drops the signalling socket (as a flaky Wi-Fi would) and comes back on a new one with
+    /// `resume`. Returns the `resumed` message.
+    pub async fn drop_and_resume(&mut self, server: &Server, class: &Class) -> Value {
+        let old = std::mem::replace(&mut self.client, Client::connect(server).await);
+        drop(old);
+        self.client
+            .send(json!({"type": "resume", "version": 1, "room": class.room, "token": self.resume_token, "last_chat_seq": 0}))
+            .await;
+        self.client.expect_type("resumed").await
+    }
+
+    /// Moves to a new local address (Wi-Fi to 4G) and restarts ICE with a new offer, as a browser
+    /// does after `resumed` with `media: "kept"`.
+    pub async fn move_and_restart_ice(&mut self) {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.expect("udp bind");
+        let local = socket.local_addr().expect("local addr");
+        self.socket = socket;
+        self.local = local;
+        let mut change = self.rtc.sdp_api();
+        change.ice_restart(false);
+        let (offer, pending) = change.apply().expect("an ICE restart needs an offer");
+        self.pending = Some(pending);
+        self.candidate_after_answer = Some(Candidate::host(local, "udp").expect("candidate"));
+        self.client
+            .send(json!({"type": "offer", "sdp": offer.to_sdp_string()}))
+            .await;
+    }
+
+    /// Sends a signalling message.
+    pub async fn send(&mut self, value: Value) {
+        self.client.send(value).await;
+    }
+
     /// What this peer got from `publisher`.
     pub fn from(&self, publisher: &str) -> Received {
         self.received.get(publisher).copied().unwrap_or_default()
@@ -220,6 +263,9 @@ impl Peer {
                     .sdp_api()
                     .accept_answer(pending, answer)
                     .expect("answer accepted");
+                if let Some(candidate) = self.candidate_after_answer.take() {
+                    self.rtc.add_local_candidate(candidate);
+                }
             }
             Some("offer") => {
                 let sdp_len = message["sdp"].as_str().map_or(0, str::len);
