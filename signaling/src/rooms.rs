@@ -74,6 +74,15 @@ pub struct Newcomer {
     pub device: Option<String>,
 }
 
+/// What a `resume` asks for besides the member's token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resumption {
+    /// Chat after this `seq` is replayed.
+    pub last_chat_seq: u64,
+    /// Free the old media session: the client starts a new one.
+    pub restart_media: bool,
+}
+
 /// A connection that entered a class (or its lobby).
 #[derive(Debug)]
 pub struct Entered {
@@ -222,7 +231,7 @@ impl Rooms {
         &self,
         room_id: &str,
         token: &str,
-        last_chat_seq: u64,
+        resumption: Resumption,
         outbox: Outbox,
         media: &MediaPlane,
         now: Instant,
@@ -230,10 +239,12 @@ impl Rooms {
         let room = self.find(room_id)?;
         let generation = self.next_connection.fetch_add(1, Ordering::Relaxed);
         let mut state = lock(&room.state);
-        let (id, snapshot, out) = state.class.resume(token, last_chat_seq, now)?;
+        let (id, snapshot, out) = state.class.resume(token, resumption.last_chat_seq, now)?;
         let link = state.links.entry(id).or_default().clone();
-        if link.take_lost() && link.media() != Media::None {
-            // Too much happened while it was away: start its media afresh.
+        let lost = link.take_lost();
+        if (lost || resumption.restart_media) && link.media() != Media::None {
+            // Too much happened while it was away, or the client lost its side of the media
+            // session: free it, so that the client's next offer starts a new one.
             if let Some(shard) = media.shard(room.shard) {
                 let _ = shard.send(Command::Leave { participant: id }, None);
             }

@@ -19,7 +19,7 @@ use crate::protocol::{
     parse_client_message, ByeReason, ClientMessage, ErrorCode, ProtocolError, ServerMessage,
     SettingsPatch, Source, TrackKind, PROTOCOL_VERSION,
 };
-use crate::rooms::{media_down, Entered, Newcomer};
+use crate::rooms::{media_down, Entered, Newcomer, Resumption};
 use crate::server::AppState;
 
 /// Largest frame a client may send.
@@ -149,7 +149,8 @@ impl Session {
                 room,
                 token,
                 last_chat_seq,
-            } => self.resume(version, &room, &token, last_chat_seq),
+                restart_media,
+            } => self.resume(version, &room, &token, last_chat_seq, restart_media),
             ClientMessage::Ping => {
                 let _ = self.out.send(ServerMessage::Pong);
                 None
@@ -268,6 +269,7 @@ impl Session {
         room: &str,
         token: &str,
         last_chat_seq: u64,
+        restart_media: bool,
     ) -> Option<Close> {
         if let Err(e) = self.check_entry(version) {
             return self.error(e);
@@ -275,7 +277,10 @@ impl Session {
         let entered = self.state.rooms.resume(
             room,
             token,
-            last_chat_seq,
+            Resumption {
+                last_chat_seq,
+                restart_media,
+            },
             self.out.clone(),
             &self.state.media,
             Instant::now(),

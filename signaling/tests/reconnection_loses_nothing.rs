@@ -118,3 +118,39 @@ async fn resuming_while_the_old_socket_lingers_replaces_it() {
     new.expect_type("chat").await;
     server.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test]
+async fn a_resumed_media_session_is_kept_or_restarted_on_request() {
+    use std::time::Instant;
+    use str0m::media::{Direction, MediaKind};
+    let offer = || {
+        let mut rtc = str0m::Rtc::builder().build(Instant::now());
+        let mut change = rtc.sdp_api();
+        change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
+        change.apply().expect("offer").0.to_sdp_string()
+    };
+    let server = common::start(common::test_config()).await;
+    let class = common::create_class(&server).await;
+    let (mut pupil, _, welcome) = Client::joined(&server, &class, &class.pupil_token, "P").await;
+    let token = welcome["resume_token"].as_str().expect("token").to_owned();
+    pupil.send(json!({"type": "offer", "sdp": offer()})).await;
+    pupil.expect_type("answer").await;
+    drop(pupil);
+
+    let mut back = Client::connect(&server).await;
+    back.send(resume(&class, &token, 0)).await;
+    assert_eq!(back.expect_type("resumed").await["media"], "kept");
+    drop(back);
+
+    // A reloaded page has no peer connection any more: it asks for a fresh media session.
+    let mut reloaded = Client::connect(&server).await;
+    let mut ask = resume(&class, &token, 0);
+    ask["restart_media"] = json!(true);
+    reloaded.send(ask).await;
+    assert_eq!(reloaded.expect_type("resumed").await["media"], "restart");
+    reloaded
+        .send(json!({"type": "offer", "sdp": offer()}))
+        .await;
+    reloaded.expect_type("answer").await;
+    server.shutdown().await.expect("shutdown");
+}

@@ -119,8 +119,9 @@ impl Class {
                 self.require_teacher(who, "let someone in")?;
                 let id = parse_id(&target)?;
                 if self.members.len() >= self.config.max_participants {
+                    // Not `room_full`: that code closes the socket, and it is the teacher's.
                     return Err(ProtocolError::new(
-                        ErrorCode::RoomFull,
+                        ErrorCode::BadTarget,
                         "the class is full: nobody more can enter",
                     ));
                 }
