@@ -46,6 +46,8 @@ pub struct Peer {
     video_mid: Mid,
     /// mid of a received track → publisher id
     track_owner: HashMap<String, String>,
+    /// mid of a received track → its source ("mic", "camera", "screen")
+    pub track_source: HashMap<String, String>,
     pub received: HashMap<String, Received>,
     pub keyframe_requests: u64,
     pub connected: bool,
@@ -63,6 +65,18 @@ pub struct Peer {
 impl Peer {
     /// Joins `class` with `token` and sends the publishing offer.
     pub async fn join(server: &Server, class: &Class, token: &str, name: &str) -> Peer {
+        Self::join_declaring(server, class, token, name, None).await
+    }
+
+    /// Joins like [`Peer::join`], declaring its video m-line as `video_source` (e.g. "screen":
+    /// it shares its screen instead of a camera).
+    pub async fn join_declaring(
+        server: &Server,
+        class: &Class,
+        token: &str,
+        name: &str,
+        video_source: Option<&str>,
+    ) -> Peer {
         let mut client = Client::connect(server).await;
         let welcome = client.join(class, token, name).await;
         let id = welcome["you"]["id"].as_str().expect("id").to_owned();
@@ -79,8 +93,12 @@ impl Peer {
         let audio_mid = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
         let video_mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
         let (offer, pending) = change.apply().expect("offer");
+        let mut sources = serde_json::Map::new();
+        if let Some(source) = video_source {
+            sources.insert(video_mid.to_string(), json!(source));
+        }
         client
-            .send(json!({"type": "offer", "sdp": offer.to_sdp_string()}))
+            .send(json!({"type": "offer", "sdp": offer.to_sdp_string(), "sources": sources}))
             .await;
         Peer {
             id,
@@ -94,6 +112,7 @@ impl Peer {
             audio_mid,
             video_mid,
             track_owner: HashMap::new(),
+            track_source: HashMap::new(),
             received: HashMap::new(),
             keyframe_requests: 0,
             connected: false,
@@ -288,6 +307,8 @@ impl Peer {
                     .as_str()
                     .expect("participant")
                     .to_owned();
+                let source = message["source"].as_str().unwrap_or_default().to_owned();
+                self.track_source.insert(mid.clone(), source);
                 self.track_owner.insert(mid, owner);
             }
             Some("participant_left") => {
