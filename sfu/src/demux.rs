@@ -51,6 +51,26 @@ impl Demux {
         true
     }
 
+    /// Routes `participant`'s STUN under a new ufrag/password (after an ICE restart), forgetting
+    /// its old ones. Addresses it used stay routed until STUN under the new ufrag moves them.
+    /// Does nothing if the ufrag is already the participant's.
+    pub fn replace_ufrag(&mut self, ufrag: &str, pass: &str, participant: ParticipantId) {
+        if let Some((owner, known)) = self.by_ufrag.get(ufrag) {
+            if *owner == participant && known == pass {
+                return;
+            }
+            if *owner != participant {
+                // Another session's ufrag: never steal its routing (str0m's random ufrags make
+                // this practically impossible; refusing keeps it impossible).
+                return;
+            }
+        }
+        self.by_ufrag.retain(|_, (p, _)| *p != participant);
+        self.by_ufrag
+            .insert(ufrag.to_owned(), (participant, pass.to_owned()));
+        self.addrs_of.entry(participant).or_default();
+    }
+
     /// Whether `ufrag` is in use.
     pub fn has_ufrag(&self, ufrag: &str) -> bool {
         self.by_ufrag.contains_key(ufrag)
@@ -178,6 +198,28 @@ mod tests {
         assert_eq!(
             demux.route(addr(5001), &binding("zzz:client")),
             Err(Miss::UnknownUfrag)
+        );
+    }
+
+    #[test]
+    fn an_ice_restart_moves_routing_to_the_new_ufrag() {
+        let mut demux = Demux::default();
+        demux.insert_ufrag("old", PASS, ParticipantId(1));
+        demux.insert_ufrag("other", PASS, ParticipantId(2));
+        demux.replace_ufrag("new", "newpass", ParticipantId(1));
+        assert_eq!(
+            demux.route(addr(5000), &binding("old:x")),
+            Err(Miss::UnknownUfrag)
+        );
+        assert_eq!(
+            demux.route(addr(5000), &signed_binding("new:x", "newpass")),
+            Ok(ParticipantId(1))
+        );
+        demux.replace_ufrag("other", PASS, ParticipantId(1));
+        assert_eq!(
+            demux.route(addr(5001), &binding("other:x")),
+            Ok(ParticipantId(2)),
+            "another session's ufrag is never taken over"
         );
     }
 

@@ -52,7 +52,8 @@ impl ShardStats {
             + counters.dropped_malformed
             + counters.dropped_unselected_layer
             + counters.dropped_codec_mismatch
-            + counters.dropped_write_failed;
+            + counters.dropped_write_failed
+            + counters.dropped_not_allowed;
         set(&self.dropped, dropped);
         set(
             &self.keyframe_requests_sent,

@@ -27,6 +27,13 @@ pub struct Config {
     pub token_ttl_secs: u64,
     /// Most participants in one class.
     pub max_participants_per_room: usize,
+    /// How long a participant whose connection dropped may come back (`resume`) before it
+    /// counts as gone.
+    pub resume_grace_secs: u64,
+    /// Chat messages kept per class (for newcomers and for replay on resume). Memory only.
+    pub chat_history: usize,
+    /// Most people waiting in one class's lobby.
+    pub max_lobby: usize,
     /// Web origins (besides the server's own) whose pages may open the WebSocket, e.g. an LMS
     /// that embeds the class: `["https://moodle.example.org"]`.
     pub allowed_origins: Vec<String>,
@@ -60,6 +67,9 @@ impl Default for Config {
             admin_key: None,
             token_ttl_secs: 12 * 3600,
             max_participants_per_room: 100,
+            resume_grace_secs: 30,
+            chat_history: 500,
+            max_lobby: 50,
             allowed_origins: Vec::new(),
             media: MediaSection::default(),
             auth: AuthSection::default(),
@@ -105,6 +115,12 @@ pub struct Flags {
     /// Most participants in one class.
     #[arg(long, env = "CLASSROOM_MAX_PARTICIPANTS_PER_ROOM")]
     pub max_participants_per_room: Option<usize>,
+    /// Seconds a dropped participant may take to resume.
+    #[arg(long, env = "CLASSROOM_RESUME_GRACE_SECS")]
+    pub resume_grace_secs: Option<u64>,
+    /// Chat messages kept per class.
+    #[arg(long, env = "CLASSROOM_CHAT_HISTORY")]
+    pub chat_history: Option<usize>,
     /// Media shard threads (0: one per core).
     #[arg(long, env = "CLASSROOM_SHARDS")]
     pub shards: Option<usize>,
@@ -208,6 +224,8 @@ impl Config {
             &mut self.max_participants_per_room,
             &flags.max_participants_per_room,
         );
+        set(&mut self.resume_grace_secs, &flags.resume_grace_secs);
+        set(&mut self.chat_history, &flags.chat_history);
         set(&mut self.media.shards, &flags.shards);
         set(&mut self.media.bind_ip, &flags.media_bind_ip);
         set(&mut self.media.public_ip, &flags.public_ip);
@@ -271,6 +289,16 @@ impl Config {
             validate_allowed_origin(origin).map_err(ConfigError::Invalid)?;
         }
         Ok(())
+    }
+
+    /// The limits and timings every class gets.
+    pub fn class_config(&self) -> crate::class::ClassConfig {
+        crate::class::ClassConfig {
+            max_participants: self.max_participants_per_room,
+            chat_history: self.chat_history,
+            max_lobby: self.max_lobby,
+            grace: std::time::Duration::from_secs(self.resume_grace_secs),
+        }
     }
 
     /// Shard count with 0 resolved to the number of cores.

@@ -3,8 +3,10 @@
 
 pub mod assets;
 pub mod auth;
+pub mod class;
 pub mod config;
 pub mod limits;
+pub mod media_link;
 pub mod names;
 pub mod protocol;
 pub mod rooms;

@@ -1,18 +1,22 @@
-//! The classes of this node: who may join (capability tokens), who is in, and which shard holds
-//! each class's media.
+//! The classes of this node: who may join (capability tokens), each class's rules ([`Class`]),
+//! the connections of its participants, and which shard holds its media.
+//!
+//! This file only delivers: the rules are in `class/`. Each call locks one class, asks it, then
+//! (still under the lock, so no message overtakes another) queues what it said to the sockets and
+//! the shard.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
-use sfu::{ParticipantId, RoomId};
+use sfu::{Command, MediaPlane, ParticipantId, RoomId};
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::auth::{Auth, CapabilityLinks, JoinGrant};
-use crate::protocol::{
-    ErrorCode, ParticipantInfo, ProtocolError, Role, ServerMessage, PROTOCOL_VERSION,
-};
+use crate::auth::{Auth, CapabilityLinks};
+use crate::class::{Action, Class, ClassConfig, Entry, Grant, Outcome};
+use crate::media_link::{Media, MediaLink};
+use crate::protocol::{ByeReason, ErrorCode, MediaResume, ProtocolError, Role, ServerMessage};
 use crate::tokens::random_token;
 
 /// Where messages for one connected participant go.
@@ -24,10 +28,11 @@ pub struct Rooms {
     rooms: Mutex<HashMap<String, Arc<Room>>>,
     next_room: AtomicU64,
     next_participant: AtomicU64,
+    next_connection: AtomicU64,
     shard_count: usize,
     token_ttl: Duration,
-    max_participants: usize,
-    /// Checks join tokens (capability links and JWTs).
+    class_config: ClassConfig,
+    /// Checks join tokens: capability links and, when configured, JWTs.
     auth: Arc<Auth>,
     /// Most classes `try_create` makes.
     max_rooms: usize,
@@ -44,24 +49,53 @@ pub struct Room {
     pub shard: usize,
     pub teacher_token: String,
     pub pupil_token: String,
+    pub observer_token: String,
     expires_at: Instant,
-    members: Mutex<HashMap<ParticipantId, Member>>,
+    state: Mutex<RoomState>,
 }
 
 #[derive(Debug)]
-struct Member {
-    info: ParticipantInfo,
+struct RoomState {
+    class: Class,
+    conns: HashMap<ParticipantId, Conn>,
+    links: HashMap<ParticipantId, Arc<MediaLink>>,
+}
+
+/// The socket currently serving a participant. `generation` tells a resumed connection from the
+/// one it replaced, so the old one's late goodbye changes nothing.
+#[derive(Debug)]
+struct Conn {
     outbox: Outbox,
+    generation: u64,
 }
 
-/// A participant let into a class (its `welcome`, listing who was there, is already queued).
+/// Someone admission let through, about to enter a class.
 #[derive(Debug)]
-pub struct Admission {
+pub struct Newcomer {
+    pub grant: Grant,
+    /// The display name typed (a grant's own name wins over it).
+    pub name: String,
+    /// The browser's device id, for barring.
+    pub device: Option<String>,
+}
+
+/// What a `resume` asks for besides the member's token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resumption {
+    /// Chat after this `seq` is replayed.
+    pub last_chat_seq: u64,
+    /// Free the old media session: the client starts a new one.
+    pub restart_media: bool,
+}
+
+/// A connection that entered a class (or its lobby).
+#[derive(Debug)]
+pub struct Entered {
     pub room: Arc<Room>,
     pub id: ParticipantId,
-    pub you: ParticipantInfo,
-    /// What the token granted (subject, token id, expiry: what a kick revokes).
-    pub grant: JoinGrant,
+    pub generation: u64,
+    pub link: Arc<MediaLink>,
+    pub entry: Entry,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -70,15 +104,23 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+fn no_such_room() -> ProtocolError {
+    ProtocolError::new(
+        ErrorCode::NoSuchRoom,
+        "this class does not exist or has ended; ask your teacher for a new link",
+    )
+}
+
 impl Rooms {
-    pub fn new(shard_count: usize, token_ttl: Duration, max_participants: usize) -> Self {
+    pub fn new(shard_count: usize, token_ttl: Duration, class_config: ClassConfig) -> Self {
         Rooms {
             rooms: Mutex::new(HashMap::new()),
             next_room: AtomicU64::new(1),
             next_participant: AtomicU64::new(1),
+            next_connection: AtomicU64::new(1),
             shard_count: shard_count.max(1),
             token_ttl,
-            max_participants,
+            class_config,
             auth: Arc::new(Auth::capability_links_only()),
             max_rooms: usize::MAX,
         }
@@ -121,100 +163,155 @@ impl Rooms {
         let shard = (0..self.shard_count)
             .min_by_key(|s| load[*s])
             .unwrap_or_default();
+        let id = random_token();
         let room = Arc::new(Room {
-            id: random_token(),
             key: RoomId(self.next_room.fetch_add(1, Ordering::Relaxed)),
             shard,
             teacher_token: random_token(),
             pupil_token: random_token(),
+            observer_token: random_token(),
             expires_at: now + self.token_ttl,
-            members: Mutex::new(HashMap::new()),
+            state: Mutex::new(RoomState {
+                class: Class::new(id.clone(), self.class_config),
+                conns: HashMap::new(),
+                links: HashMap::new(),
+            }),
+            id,
         });
         rooms.insert(room.id.clone(), room.clone());
         room
     }
 
-    /// Lets a participant in, if the room exists, the token is valid for it (see [`Auth::verify`]),
-    /// the name is valid (a token's name wins over the typed one), and there is room. Tells the
-    /// others.
-    pub fn admit(
+    fn find(&self, room_id: &str) -> Result<Arc<Room>, ProtocolError> {
+        lock(&self.rooms)
+            .get(room_id)
+            .cloned()
+            .ok_or_else(no_such_room)
+    }
+
+    /// Admission: what `token` lets its holder be in `room_id`: one of the class's capability
+    /// links (still valid) or a signed join token for this class (see [`Auth::verify`]).
+    pub fn grant(
         &self,
         room_id: &str,
         token: &str,
-        typed_name: &str,
-        outbox: Outbox,
         now: Instant,
-    ) -> Result<Admission, ProtocolError> {
-        let room = lock(&self.rooms).get(room_id).cloned().ok_or_else(|| {
-            ProtocolError::new(
-                ErrorCode::NoSuchRoom,
-                "this class does not exist or has ended; ask your teacher for a new link",
-            )
-        })?;
+    ) -> Result<(Arc<Room>, Grant), ProtocolError> {
+        let room = self.find(room_id)?;
         let links = CapabilityLinks {
             teacher: &room.teacher_token,
             pupil: &room.pupil_token,
+            observer: &room.observer_token,
             expired: now >= room.expires_at,
         };
         // JWT times are Unix times, so they need the wall clock, not the monotonic `now`.
-        let grant = self
+        let verified = self
             .auth
             .verify(&room.id, token, &links, SystemTime::now())?;
-        let name = grant.display_name(typed_name)?;
-        let role = grant.role;
-        let id = ParticipantId(self.next_participant.fetch_add(1, Ordering::Relaxed));
-        let you = ParticipantInfo {
-            id: id.to_string(),
-            name,
-            role,
-            // An observer publishes nothing: nobody should see a live mic or camera for them.
-            audio: role != Role::Observer,
-            video: role != Role::Observer,
+        let grant = Grant {
+            role: verified.role,
+            name: verified.name,
+            subject: verified.subject.or(verified.token_id),
         };
-        let mut members = lock(&room.members);
-        if members.len() >= self.max_participants {
-            return Err(ProtocolError::new(
-                ErrorCode::RoomFull,
-                format!(
-                    "this class is full ({} participants)",
-                    self.max_participants
-                ),
-            ));
-        }
-        // The welcome is queued under the lock, before the newcomer is visible to anyone: no
-        // `participant_left` or `participant_joined` about others can overtake it.
-        let _ = outbox.send(ServerMessage::Welcome {
-            version: PROTOCOL_VERSION,
-            room: room.id.clone(),
-            you: you.clone(),
-            participants: members.values().map(|m| m.info.clone()).collect(),
-        });
-        for member in members.values() {
-            let _ = member.outbox.send(ServerMessage::ParticipantJoined {
-                participant: you.clone(),
-            });
-        }
-        members.insert(
-            id,
-            Member {
-                info: you.clone(),
-                outbox,
-            },
-        );
-        drop(members);
-        Ok(Admission {
+        Ok((room, grant))
+    }
+
+    /// Lets a verified participant into `room` (or its lobby). Its welcome (or `lobby_waiting`)
+    /// is queued before anyone else can see it.
+    pub fn join(
+        &self,
+        room: Arc<Room>,
+        newcomer: Newcomer,
+        outbox: Outbox,
+        media: &MediaPlane,
+        now: Instant,
+    ) -> Result<Entered, ProtocolError> {
+        let id = ParticipantId(self.next_participant.fetch_add(1, Ordering::Relaxed));
+        let generation = self.next_connection.fetch_add(1, Ordering::Relaxed);
+        let mut state = lock(&room.state);
+        let Newcomer {
+            grant,
+            name,
+            device,
+        } = newcomer;
+        let (entry, out) = state.class.join(id, grant, name, device, now)?;
+        state.conns.insert(id, Conn { outbox, generation });
+        let link = Arc::new(MediaLink::default());
+        state.links.insert(id, link.clone());
+        room.deliver(&mut state, out, media);
+        drop(state);
+        Ok(Entered {
             room,
             id,
-            you,
-            grant,
+            generation,
+            link,
+            entry,
         })
+    }
+
+    /// Brings back the member `token` belongs to, on a new connection: `resumed` (with what it
+    /// missed) goes to it first, `reconnected` to the others. An older connection still open
+    /// for it is told `bye` (`replaced`).
+    pub fn resume(
+        &self,
+        room_id: &str,
+        token: &str,
+        resumption: Resumption,
+        outbox: Outbox,
+        media: &MediaPlane,
+        now: Instant,
+    ) -> Result<Entered, ProtocolError> {
+        let room = self.find(room_id)?;
+        let generation = self.next_connection.fetch_add(1, Ordering::Relaxed);
+        let mut state = lock(&room.state);
+        let (id, snapshot, out) = state.class.resume(token, resumption.last_chat_seq, now)?;
+        let link = state.links.entry(id).or_default().clone();
+        let lost = link.take_lost();
+        if (lost || resumption.restart_media) && link.media() != Media::None {
+            // Too much happened while it was away, or the client lost its side of the media
+            // session: free it, so that the client's next offer starts a new one.
+            if let Some(shard) = media.shard(room.shard) {
+                let _ = shard.send(Command::Leave { participant: id }, None);
+            }
+            link.set_media(Media::None);
+        }
+        let media_state = match link.media() {
+            Media::None => MediaResume::Restart,
+            Media::Starting | Media::Live => MediaResume::Kept,
+        };
+        let _ = outbox.send(ServerMessage::Resumed {
+            class: snapshot,
+            media: media_state,
+        });
+        if let Some(old) = state.conns.insert(id, Conn { outbox, generation }) {
+            let _ = old.outbox.send(ServerMessage::Bye {
+                reason: ByeReason::Replaced,
+            });
+        }
+        room.deliver(&mut state, out, media);
+        drop(state);
+        Ok(Entered {
+            room,
+            id,
+            generation,
+            link,
+            entry: Entry::Joined,
+        })
+    }
+
+    /// Forgets a class that ended.
+    pub fn forget(&self, room_id: &str) {
+        lock(&self.rooms).remove(room_id);
     }
 
     /// Removes expired classes that nobody is in. Returns how many went.
     pub fn sweep(&self, now: Instant) -> usize {
         let mut rooms = lock(&self.rooms);
         let before = rooms.len();
-        rooms.retain(|_, room| now < room.expires_at || room.member_count() > 0);
+        rooms.retain(|_, room| {
+            let state = lock(&room.state);
+            !state.class.has_ended() && (now < room.expires_at || !state.class.is_empty())
+        });
         before - rooms.len()
     }
 
@@ -235,50 +332,149 @@ impl Rooms {
 }
 
 impl Room {
-    /// Takes a participant out and tells the others.
-    pub fn leave(&self, id: ParticipantId) {
-        let mut members = lock(&self.members);
-        if members.remove(&id).is_none() {
-            return;
-        }
-        for member in members.values() {
-            let _ = member
-                .outbox
-                .send(ServerMessage::ParticipantLeft { id: id.to_string() });
-        }
-    }
-
-    /// Records a participant's mic/camera state and tells the others.
-    pub fn update_media_state(&self, id: ParticipantId, audio: bool, video: bool) {
-        let mut members = lock(&self.members);
-        let Some(member) = members.get_mut(&id) else {
-            return;
-        };
-        member.info.audio = audio;
-        member.info.video = video;
-        let info = member.info.clone();
-        for (other, member) in members.iter() {
-            if *other != id {
-                let _ = member.outbox.send(ServerMessage::ParticipantUpdated {
-                    participant: info.clone(),
-                });
+    /// Queues what the class said: messages to the connections, commands to the shard. Then
+    /// drops the connections and links of whoever is no longer in the class.
+    fn deliver(&self, state: &mut RoomState, out: Outcome, media: &MediaPlane) {
+        for (to, message) in out.messages {
+            if let Some(conn) = state.conns.get(&to) {
+                let _ = conn.outbox.send(message);
             }
         }
+        if let Some(shard) = media.shard(self.shard) {
+            for command in out.media {
+                let _ = shard.send(command, None);
+            }
+        }
+        let RoomState {
+            class,
+            conns,
+            links,
+        } = state;
+        conns.retain(|id, _| class.knows(*id));
+        links.retain(|id, _| class.knows(*id));
+    }
+
+    /// `id` asks something of the class. Returns whether the class ended with it.
+    pub fn act(
+        &self,
+        id: ParticipantId,
+        action: Action,
+        media: &MediaPlane,
+        now: Instant,
+    ) -> Result<bool, ProtocolError> {
+        let mut state = lock(&self.state);
+        let out = state.class.act(id, action, now)?;
+        let ended = out.ended;
+        self.deliver(&mut state, out, media);
+        Ok(ended)
+    }
+
+    /// Whether the connection `generation` still serves `id`.
+    fn current(state: &RoomState, id: ParticipantId, generation: u64) -> bool {
+        state
+            .conns
+            .get(&id)
+            .is_some_and(|c| c.generation == generation)
+    }
+
+    /// The participant left for good (or its session ended on the server's word).
+    pub fn leave(&self, id: ParticipantId, generation: u64, media: &MediaPlane) {
+        let mut state = lock(&self.state);
+        if !Self::current(&state, id, generation) {
+            return;
+        }
+        let out = state.class.leave(id);
+        self.deliver(&mut state, out, media);
+    }
+
+    /// The participant's socket dropped: it may resume until the returned instant.
+    pub fn disconnect(
+        &self,
+        id: ParticipantId,
+        generation: u64,
+        media: &MediaPlane,
+        now: Instant,
+    ) -> Option<Instant> {
+        let mut state = lock(&self.state);
+        if !Self::current(&state, id, generation) {
+            return None;
+        }
+        state.conns.remove(&id);
+        if let Some(link) = state.links.get(&id) {
+            link.detach();
+        }
+        let out = state.class.disconnect(id, now);
+        self.deliver(&mut state, out, media);
+        state.class.next_deadline()
+    }
+
+    /// Those whose grace period is over leave.
+    pub fn expire(&self, media: &MediaPlane, now: Instant) {
+        let mut state = lock(&self.state);
+        let out = state.class.expire(now);
+        self.deliver(&mut state, out, media);
+    }
+
+    /// Whether `id` is in the class (not waiting in the lobby).
+    pub fn is_member(&self, id: ParticipantId) -> bool {
+        lock(&self.state).class.is_member(id)
+    }
+
+    /// The role of member `id` (None when it is not a member).
+    pub fn role(&self, id: ParticipantId) -> Option<Role> {
+        lock(&self.state).class.role(id)
+    }
+
+    /// Starts `id`'s media session with its first offer (`join`, a `Command::Join`), followed at
+    /// once by its current rights, both under the class lock: no rights change can slip between.
+    pub fn start_media(
+        &self,
+        id: ParticipantId,
+        join: Command,
+        link: &Arc<MediaLink>,
+        media: &MediaPlane,
+    ) -> Result<(), ProtocolError> {
+        let state = lock(&self.state);
+        let rights = state.class.publish_rights(id).ok_or_else(|| {
+            ProtocolError::new(ErrorCode::NotJoined, "wait for a teacher to let you in")
+        })?;
+        let shard = media.shard(self.shard).ok_or_else(media_down)?;
+        link.set_media(Media::Starting);
+        shard
+            .send(join, Some(link.sink()))
+            .map_err(|_| media_down())?;
+        shard
+            .send(
+                Command::SetRights {
+                    participant: id,
+                    rights,
+                },
+                None,
+            )
+            .map_err(|_| media_down())?;
+        Ok(())
     }
 
     /// Number of participants in the class.
     pub fn member_count(&self) -> usize {
-        lock(&self.members).len()
+        lock(&self.state).class.len()
     }
+}
+
+/// The error for a shard that is not running.
+pub fn media_down() -> ProtocolError {
+    ProtocolError::new(
+        ErrorCode::ServerError,
+        "the media server is not running; try again later",
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::sync::mpsc::unbounded_channel;
 
     fn rooms() -> Rooms {
-        Rooms::new(2, Duration::from_secs(60), 2)
+        Rooms::new(2, Duration::from_secs(60), ClassConfig::default())
     }
 
     #[test]
@@ -295,33 +491,24 @@ mod tests {
         let rooms = rooms();
         let now = Instant::now();
         let room = rooms.create(now);
-        let (tx, _rx) = unbounded_channel();
-        let teacher = rooms
-            .admit(&room.id, &room.teacher_token, "T", tx.clone(), now)
-            .expect("teacher admitted");
-        assert_eq!(teacher.you.role, Role::Teacher);
-        let pupil = rooms
-            .admit(&room.id, &room.pupil_token, "P", tx.clone(), now)
-            .expect("pupil admitted");
-        assert_eq!(pupil.you.role, Role::Pupil);
-        let code = |r: Result<Admission, ProtocolError>| r.map(|_| ()).map_err(|e| e.code);
-        assert_eq!(
-            code(rooms.admit(&room.id, "forged", "X", tx.clone(), now)),
-            Err(ErrorCode::BadToken)
-        );
-        assert_eq!(
-            code(rooms.admit("nope", &room.pupil_token, "X", tx.clone(), now)),
-            Err(ErrorCode::NoSuchRoom)
-        );
-        assert_eq!(
-            code(rooms.admit(&room.id, &room.pupil_token, "X", tx.clone(), now)),
-            Err(ErrorCode::RoomFull)
-        );
+        let role = |token: &str, at: Instant| {
+            rooms
+                .grant(&room.id, token, at)
+                .map(|(_, g)| g.role)
+                .map_err(|e| e.code)
+        };
+        assert_eq!(role(&room.teacher_token, now), Ok(Role::Teacher));
+        assert_eq!(role(&room.pupil_token, now), Ok(Role::Pupil));
+        assert_eq!(role(&room.observer_token, now), Ok(Role::Observer));
+        assert_eq!(role("forged", now), Err(ErrorCode::BadToken));
         let later = now + Duration::from_secs(61);
-        room.leave(pupil.id);
+        assert_eq!(role(&room.pupil_token, later), Err(ErrorCode::TokenExpired));
         assert_eq!(
-            code(rooms.admit(&room.id, &room.pupil_token, "X", tx, later)),
-            Err(ErrorCode::TokenExpired)
+            rooms
+                .grant("nope", &room.pupil_token, now)
+                .map(|_| ())
+                .map_err(|e| e.code),
+            Err(ErrorCode::NoSuchRoom)
         );
     }
 
@@ -336,18 +523,12 @@ mod tests {
     }
 
     #[test]
-    fn expired_classes_go_once_empty() {
+    fn expired_empty_classes_go() {
         let rooms = rooms();
         let now = Instant::now();
-        let room = rooms.create(now);
-        let (tx, _rx) = unbounded_channel();
-        let a = rooms
-            .admit(&room.id, &room.pupil_token, "P", tx, now)
-            .expect("admitted");
-        let later = now + Duration::from_secs(120);
-        assert_eq!(rooms.sweep(later), 0, "occupied class stays");
-        room.leave(a.id);
-        assert_eq!(rooms.sweep(later), 1);
+        rooms.create(now);
+        assert_eq!(rooms.sweep(now), 0);
+        assert_eq!(rooms.sweep(now + Duration::from_secs(120)), 1);
         assert!(rooms.is_empty());
     }
 }

@@ -67,7 +67,7 @@ impl Server {
         let rooms = Rooms::new(
             media.shards().len(),
             Duration::from_secs(config.token_ttl_secs),
-            config.max_participants_per_room,
+            config.class_config(),
         )
         .with_auth(Arc::new(auth))
         .with_max_rooms(config.limits.max_rooms);
@@ -168,6 +168,7 @@ struct CreatedRoom {
     room: String,
     teacher_url: String,
     pupil_url: String,
+    observer_url: String,
 }
 
 async fn create_room(
@@ -217,6 +218,7 @@ async fn create_room(
         room: room.id.clone(),
         teacher_url: link(&room.teacher_token),
         pupil_url: link(&room.pupil_token),
+        observer_url: link(&room.observer_token),
     };
     (StatusCode::CREATED, Json(body)).into_response()
 }

@@ -3,25 +3,35 @@
 //! Everything the client sends is untrusted: each frame is parsed and checked, and a bad one gets
 //! an `error` (and a close where going on makes no sense), never a panic.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
-use sfu::{Command, MediaEvent, ParticipantId, Rejection};
+use sfu::{Command, MediaEvent, Rejection, TrackSource};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::auth::receive_only::offer_publishes;
+use crate::class::Action;
 use crate::limits::{RateLimiter, Verdict, FLOOD_CLOSE_CODE};
+use crate::media_link::Media;
+use crate::names::validate_name;
 use crate::protocol::{
     parse_client_message, ByeReason, ClientMessage, ErrorCode, ProtocolError, Role, ServerMessage,
-    TrackKind, PROTOCOL_VERSION,
+    SettingsPatch, Source, TrackKind, PROTOCOL_VERSION,
 };
-use crate::rooms::Room;
+use crate::rooms::{media_down, Entered, Newcomer, Resumption};
 use crate::server::AppState;
 
 /// How long a closing session waits for the client's close reply.
 const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Longest mid in an offer's `sources`, and most entries: a browser has a handful of m-lines.
+const MAX_SOURCES: usize = 16;
+const MAX_MID_CHARS: usize = 32;
+/// Longest `device` id a client may send.
+const MAX_DEVICE_CHARS: usize = 64;
 
 /// Runs the session until the client leaves, the socket drops, or the server shuts down.
 pub async fn run(socket: WebSocket, state: Arc<AppState>) {
@@ -32,10 +42,10 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>) {
         state: state.clone(),
         out: out_tx,
         media_tx,
-        joined: None,
+        entered: None,
     };
     let close = session.pump(socket, out_rx, media_rx).await;
-    session.leave();
+    session.finish(close.is_some());
     tracing::debug!(?close, "session ended");
 }
 
@@ -43,27 +53,9 @@ struct Session {
     state: Arc<AppState>,
     out: UnboundedSender<ServerMessage>,
     media_tx: UnboundedSender<MediaEvent>,
-    joined: Option<Joined>,
+    entered: Option<Entered>,
     /// Messages per second from this client.
     limiter: RateLimiter,
-}
-
-struct Joined {
-    room: Arc<Room>,
-    id: ParticipantId,
-    media: Media,
-    role: Role,
-}
-
-/// Whether the shard holds a media session for this participant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Media {
-    /// No offer sent yet (or the first one was refused).
-    None,
-    /// The first offer went to the shard; no answer yet.
-    Starting,
-    /// The shard answered: the session exists.
-    Live,
 }
 
 /// How a session ends, from our side.
@@ -94,7 +86,11 @@ impl Session {
                     }
                     let close = match frame {
                         None | Some(Ok(Message::Close(_))) => break None,
-                        Some(Err(e)) => self.on_socket_error(&e),
+                        Some(Err(e)) => match self.on_socket_error(&e) {
+                            // The connection broke under us: as good as dropped (resumable).
+                            None => break None,
+                            close => close,
+                        },
                         Some(Ok(Message::Text(text))) => self.on_text(text.as_str()),
                         Some(Ok(Message::Binary(_))) => self.error(ProtocolError::new(
                             ErrorCode::BinaryNotSupported,
@@ -107,8 +103,13 @@ impl Session {
                     }
                 }
                 Some(message) = out_rx.recv() => {
+                    let bye = matches!(message, ServerMessage::Bye { .. });
                     if send(&mut sink, &message).await.is_err() {
                         break None;
+                    }
+                    if bye {
+                        // The class ended this session (kicked, denied, class over, replaced).
+                        break Some(Close { code: 1000, reason: "bye" });
                     }
                 }
                 Some(event) = media_rx.recv() => {
@@ -150,14 +151,22 @@ impl Session {
                 room,
                 token,
                 name,
-            } => self.join(version, &room, &token, &name),
+                device,
+            } => self.join(version, &room, &token, &name, device),
+            ClientMessage::Resume {
+                version,
+                room,
+                token,
+                last_chat_seq,
+                restart_media,
+            } => self.resume(version, &room, &token, last_chat_seq, restart_media),
             ClientMessage::Ping => {
                 let _ = self.out.send(ServerMessage::Pong);
                 None
             }
             ClientMessage::Leave => {
                 // Out of the class before `bye`: once the client has it, nobody counts it in.
-                self.leave();
+                self.finish(true);
                 let _ = self.out.send(ServerMessage::Bye {
                     reason: ByeReason::Left,
                 });
@@ -166,131 +175,225 @@ impl Session {
                     reason: "left",
                 })
             }
-            other => {
-                let Some(joined) = &mut self.joined else {
-                    return self.error(ProtocolError::new(
-                        ErrorCode::NotJoined,
-                        "send \"join\" first",
-                    ));
+            ClientMessage::Offer { sdp, sources } => self.offer(sdp, sources),
+            ClientMessage::Answer { sdp } => {
+                let Some(entered) = &self.entered else {
+                    return self.not_joined();
                 };
-                match other {
-                    ClientMessage::Offer { sdp } => {
-                        if joined.role == Role::Observer && offer_publishes(&sdp) {
-                            return self.error(ProtocolError::new(
-                                ErrorCode::BadSdp,
-                                "an observer only receives: offer every m-line as inactive or recvonly",
-                            ));
-                        }
-                        let command = if joined.media == Media::None {
-                            joined.media = Media::Starting;
-                            Command::Join {
-                                room: joined.room.key,
-                                participant: joined.id,
-                                offer: sdp,
-                            }
-                        } else {
-                            Command::Offer {
-                                participant: joined.id,
-                                sdp,
-                            }
-                        };
-                        self.send_to_shard(command)
-                    }
-                    ClientMessage::Answer { sdp } => {
-                        let command = Command::Answer {
-                            participant: joined.id,
-                            sdp,
-                        };
-                        self.send_to_shard(command)
-                    }
-                    ClientMessage::MediaState { audio, video } => {
-                        joined.room.update_media_state(joined.id, audio, video);
+                let command = Command::Answer {
+                    participant: entered.id,
+                    sdp,
+                };
+                self.send_to_shard(command)
+            }
+            other => {
+                // Every message left here is a class action (the others were matched above).
+                let action = action_of(other)?;
+                let Some(entered) = &self.entered else {
+                    return self.not_joined();
+                };
+                let result =
+                    entered
+                        .room
+                        .act(entered.id, action, &self.state.media, Instant::now());
+                match result {
+                    Ok(true) => {
+                        // The class ended: nobody can join it any more. Its `bye` is queued.
+                        self.state.rooms.forget(&entered.room.id);
                         None
                     }
-                    ClientMessage::Join { .. } | ClientMessage::Leave | ClientMessage::Ping => None,
+                    Ok(false) => None,
+                    Err(e) => self.error(e),
                 }
             }
         }
     }
 
-    fn join(&mut self, version: u32, room: &str, token: &str, name: &str) -> Option<Close> {
-        if self.joined.is_some() {
-            return self.error(ProtocolError::new(
+    fn not_joined(&self) -> Option<Close> {
+        self.error(ProtocolError::new(
+            ErrorCode::NotJoined,
+            "send \"join\" first",
+        ))
+    }
+
+    fn check_entry(&self, version: u32) -> Result<(), ProtocolError> {
+        if self.entered.is_some() {
+            return Err(ProtocolError::new(
                 ErrorCode::AlreadyJoined,
                 "this connection has already joined",
             ));
         }
         if version != PROTOCOL_VERSION {
-            return self.error(ProtocolError::new(
+            return Err(ProtocolError::new(
                 ErrorCode::UnsupportedVersion,
                 format!("this server speaks protocol version {PROTOCOL_VERSION}; reload the page"),
             ));
         }
-        let admission =
-            match self
-                .state
-                .rooms
-                .admit(room, token, name, self.out.clone(), Instant::now())
-            {
-                Ok(admission) => admission,
-                Err(e) => return self.error(e),
+        Ok(())
+    }
+
+    fn join(
+        &mut self,
+        version: u32,
+        room: &str,
+        token: &str,
+        name: &str,
+        device: Option<String>,
+    ) -> Option<Close> {
+        if let Err(e) = self.check_entry(version) {
+            return self.error(e);
+        }
+        if device
+            .as_ref()
+            .is_some_and(|d| d.is_empty() || d.chars().count() > MAX_DEVICE_CHARS)
+        {
+            return self.error(ProtocolError::new(
+                ErrorCode::BadMessage,
+                format!("a device id is 1 to {MAX_DEVICE_CHARS} characters"),
+            ));
+        }
+        let now = Instant::now();
+        let rooms = &self.state.rooms;
+        let entered = rooms.grant(room, token, now).and_then(|(room, grant)| {
+            // A name in a signed join token wins over the typed one (it was checked there).
+            let name = match &grant.name {
+                Some(name) => name.clone(),
+                None => validate_name(name)
+                    .map_err(|why| ProtocolError::new(ErrorCode::BadName, why))?,
             };
-        tracing::info!(participant = %admission.id, role = ?admission.you.role, "joined a class");
-        self.joined = Some(Joined {
-            room: admission.room,
-            id: admission.id,
-            media: Media::None,
-            role: admission.you.role,
+            let newcomer = Newcomer {
+                grant,
+                name,
+                device,
+            };
+            rooms.join(room, newcomer, self.out.clone(), &self.state.media, now)
         });
+        match entered {
+            Ok(entered) => self.enter(entered, "joined a class"),
+            Err(e) => self.error(e),
+        }
+    }
+
+    fn resume(
+        &mut self,
+        version: u32,
+        room: &str,
+        token: &str,
+        last_chat_seq: u64,
+        restart_media: bool,
+    ) -> Option<Close> {
+        if let Err(e) = self.check_entry(version) {
+            return self.error(e);
+        }
+        let entered = self.state.rooms.resume(
+            room,
+            token,
+            Resumption {
+                last_chat_seq,
+                restart_media,
+            },
+            self.out.clone(),
+            &self.state.media,
+            Instant::now(),
+        );
+        match entered {
+            Ok(entered) => self.enter(entered, "resumed"),
+            Err(e) => self.error(e),
+        }
+    }
+
+    fn enter(&mut self, entered: Entered, what: &'static str) -> Option<Close> {
+        entered.link.attach(self.media_tx.clone());
+        tracing::info!(participant = %entered.id, entry = ?entered.entry, "{what}");
+        self.entered = Some(entered);
         None
     }
 
-    fn send_to_shard(&mut self, command: Command) -> Option<Close> {
-        let Some(joined) = &self.joined else {
+    fn offer(&mut self, sdp: String, sources: BTreeMap<String, Source>) -> Option<Close> {
+        let Some(entered) = &self.entered else {
+            return self.not_joined();
+        };
+        if entered.room.role(entered.id) == Some(Role::Observer) && offer_publishes(&sdp) {
+            return self.error(ProtocolError::new(
+                ErrorCode::BadSdp,
+                "an observer only receives: offer every m-line as inactive or recvonly",
+            ));
+        }
+        if sources.len() > MAX_SOURCES || sources.keys().any(|m| m.chars().count() > MAX_MID_CHARS)
+        {
+            return self.error(ProtocolError::new(
+                ErrorCode::BadMessage,
+                format!("\"sources\" names at most {MAX_SOURCES} mids of up to {MAX_MID_CHARS} characters"),
+            ));
+        }
+        let sources: Vec<(String, TrackSource)> = sources
+            .into_iter()
+            .map(|(mid, source)| (mid, track_source(source)))
+            .collect();
+        let id = entered.id;
+        if entered.link.media() != Media::None {
+            return self.send_to_shard(Command::Offer {
+                participant: id,
+                sdp,
+                sources,
+            });
+        }
+        let join = Command::Join {
+            room: entered.room.key,
+            participant: id,
+            offer: sdp,
+            sources,
+        };
+        match entered
+            .room
+            .start_media(id, join, &entered.link, &self.state.media)
+        {
+            Ok(()) => None,
+            Err(e) => self.error(e),
+        }
+    }
+
+    fn send_to_shard(&self, command: Command) -> Option<Close> {
+        let Some(entered) = &self.entered else {
             return None;
         };
-        let sink = match command {
-            Command::Join { .. } => {
-                let tx = self.media_tx.clone();
-                Some(Box::new(move |event| {
-                    let _ = tx.send(event);
-                }) as sfu::EventSink)
-            }
-            _ => None,
-        };
+        if !entered.room.is_member(entered.id) {
+            return self.error(ProtocolError::new(
+                ErrorCode::NotJoined,
+                "wait for a teacher to let you in",
+            ));
+        }
         let sent = self
             .state
             .media
-            .shard(joined.room.shard)
-            .map(|shard| shard.send(command, sink));
+            .shard(entered.room.shard)
+            .map(|shard| shard.send(command, None));
         match sent {
             Some(Ok(())) => None,
-            _ => self.error(ProtocolError::new(
-                ErrorCode::ServerError,
-                "the media server is not running; try again later",
-            )),
+            _ => self.error(media_down()),
         }
     }
 
     fn on_media_event(&mut self, event: MediaEvent) -> Option<Close> {
         let message = match event {
-            MediaEvent::Answer { sdp } => {
-                if let Some(joined) = &mut self.joined {
-                    joined.media = Media::Live;
-                }
-                ServerMessage::Answer { sdp }
-            }
+            MediaEvent::Answer { sdp } => ServerMessage::Answer { sdp },
             MediaEvent::Offer { sdp } => ServerMessage::Offer { sdp },
             MediaEvent::TrackAdded {
                 mid,
                 publisher,
                 kind,
+                source,
             } => ServerMessage::TrackAdded {
                 mid,
                 participant: publisher.to_string(),
                 kind: match kind {
                     sfu::TrackKind::Audio => TrackKind::Audio,
                     sfu::TrackKind::Video => TrackKind::Video,
+                },
+                source: match source {
+                    TrackSource::Mic => Source::Mic,
+                    TrackSource::Camera => Source::Camera,
+                    TrackSource::Screen => Source::Screen,
                 },
             },
             MediaEvent::TrackRemoved { mid } => ServerMessage::TrackRemoved { mid },
@@ -300,9 +403,6 @@ impl Session {
                 return self.error(error);
             }
             MediaEvent::Gone => {
-                if let Some(joined) = &mut self.joined {
-                    joined.media = Media::None;
-                }
                 let _ = self.out.send(ServerMessage::Bye {
                     reason: ByeReason::MediaFailed,
                 });
@@ -318,11 +418,11 @@ impl Session {
 
     fn rejection(&mut self, why: Rejection) -> ProtocolError {
         let offer_refused = matches!(why, Rejection::BadSdp(_) | Rejection::NoUsableCodec);
-        if let Some(joined) = &mut self.joined {
-            if offer_refused && joined.media == Media::Starting {
+        if let Some(entered) = &self.entered {
+            if offer_refused && entered.link.media() == Media::Starting {
                 // The shard refused the first offer and holds no session: the next offer must
                 // start one again.
-                joined.media = Media::None;
+                entered.link.set_media(Media::None);
             }
         }
         match why {
@@ -377,6 +477,7 @@ impl Session {
         })
     }
 
+    /// The close to do for a socket error, or `None` when the connection is simply broken.
     fn on_socket_error(&self, error: &axum::Error) -> Option<Close> {
         let text = error.to_string();
         if text.contains("too long") || text.contains("Space limit") {
@@ -389,28 +490,102 @@ impl Session {
             ));
         }
         tracing::debug!(error = %text, "socket error");
-        Some(Close {
-            code: 1002,
-            reason: "protocol error",
-        })
+        None
     }
 
-    fn leave(&mut self) {
-        let Some(joined) = self.joined.take() else {
+    /// The session is over. If the client dropped the socket (`by_us` false) the participant is
+    /// kept for the grace period and may resume; otherwise it leaves the class now.
+    fn finish(&mut self, by_us: bool) {
+        let Some(entered) = self.entered.take() else {
             return;
         };
-        joined.room.leave(joined.id);
-        if joined.media != Media::None {
-            if let Some(shard) = self.state.media.shard(joined.room.shard) {
-                let _ = shard.send(
-                    Command::Leave {
-                        participant: joined.id,
-                    },
-                    None,
-                );
-            }
+        let media = &self.state.media;
+        if by_us {
+            entered.room.leave(entered.id, entered.generation, media);
+            tracing::info!(participant = %entered.id, "left a class");
+            return;
         }
-        tracing::info!(participant = %joined.id, "left a class");
+        let deadline =
+            entered
+                .room
+                .disconnect(entered.id, entered.generation, media, Instant::now());
+        tracing::info!(participant = %entered.id, "connection dropped; may resume");
+        if let Some(deadline) = deadline {
+            // Whoever has not resumed by then leaves; one timer per drop, gone after it fires.
+            let state = self.state.clone();
+            let room = entered.room.clone();
+            let mut shutdown = self.state.shutdown.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(deadline.into()) => {
+                        room.expire(&state.media, Instant::now());
+                    }
+                    _ = shutdown.wait_for(|stop| *stop) => {}
+                }
+            });
+        }
+    }
+}
+
+/// The class action a client message asks for; `None` for messages handled elsewhere.
+fn action_of(message: ClientMessage) -> Option<Action> {
+    Some(match message {
+        ClientMessage::MediaState {
+            audio,
+            video,
+            screen,
+        } => Action::MediaState {
+            audio,
+            video,
+            screen,
+        },
+        ClientMessage::RaiseHand => Action::RaiseHand,
+        ClientMessage::LowerHand { participant } => Action::LowerHand(participant),
+        ClientMessage::LowerAllHands => Action::LowerAllHands,
+        ClientMessage::Chat { text } => Action::Chat(text),
+        ClientMessage::Mute { participant } => Action::Mute(participant),
+        ClientMessage::MuteAll => Action::MuteAll,
+        ClientMessage::CameraOff { participant } => Action::CameraOff(participant),
+        ClientMessage::StopScreen { participant } => Action::StopScreen(participant),
+        ClientMessage::Kick { participant, bar } => Action::Kick { participant, bar },
+        ClientMessage::Lock { locked } => Action::SetSettings(SettingsPatch {
+            locked: Some(locked),
+            ..SettingsPatch::default()
+        }),
+        ClientMessage::SetGuestPolicy { policy } => Action::SetSettings(SettingsPatch {
+            guest_policy: Some(policy),
+            ..SettingsPatch::default()
+        }),
+        ClientMessage::SetChat { enabled } => Action::SetSettings(SettingsPatch {
+            chat: Some(enabled),
+            ..SettingsPatch::default()
+        }),
+        ClientMessage::SetSettings { settings } => Action::SetSettings(settings),
+        ClientMessage::Admit { participant } => Action::Admit(participant),
+        ClientMessage::Deny { participant } => Action::Deny(participant),
+        ClientMessage::Promote { participant } => Action::Promote(participant),
+        ClientMessage::Demote { participant } => Action::Demote(participant),
+        ClientMessage::GiveFloor { participant } => Action::GiveFloor(participant),
+        ClientMessage::TakeFloor { participant } => Action::TakeFloor(participant),
+        ClientMessage::SetRights {
+            participant,
+            rights,
+        } => Action::SetRights(participant, rights),
+        ClientMessage::EndClass => Action::EndClass,
+        ClientMessage::Join { .. }
+        | ClientMessage::Resume { .. }
+        | ClientMessage::Offer { .. }
+        | ClientMessage::Answer { .. }
+        | ClientMessage::Leave
+        | ClientMessage::Ping => return None,
+    })
+}
+
+fn track_source(source: Source) -> TrackSource {
+    match source {
+        Source::Mic => TrackSource::Mic,
+        Source::Camera => TrackSource::Camera,
+        Source::Screen => TrackSource::Screen,
     }
 }
 

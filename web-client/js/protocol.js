@@ -17,6 +17,16 @@ export const SERVER_MESSAGE_TYPES = Object.freeze([
   'error',
   'bye',
   'pong',
+  // Classroom control (docs/PROTOCOL.md); the UI for them comes later, the wire is ready.
+  'resumed',
+  'rights',
+  'settings',
+  'hands',
+  'chat',
+  'lobby_waiting',
+  'lobby',
+  'reconnecting',
+  'reconnected',
 ]);
 
 /** Error codes after which the server closes the socket: the session cannot go on. */
@@ -27,6 +37,10 @@ export const FATAL_ERROR_CODES = Object.freeze(
     'bad_token',
     'token_expired',
     'room_full',
+    'room_locked',
+    'barred',
+    'denied',
+    'lobby_full',
     'message_too_large',
   ]),
 );

@@ -17,6 +17,8 @@ pub struct Counters {
     pub dropped_unselected_layer: u64,
     /// The subscriber's m-line has no codec matching the publisher's.
     pub dropped_codec_mismatch: u64,
+    /// Media from a source its publisher has no right to publish now (muted by the teacher).
+    pub dropped_not_allowed: u64,
     /// str0m refused to write to the subscriber.
     pub dropped_write_failed: u64,
     /// Keyframe requests sent to publishers.

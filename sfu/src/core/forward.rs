@@ -12,9 +12,14 @@ impl ShardCore {
             return;
         };
         let room = source.room;
+        let rights = source.rights;
         let Some(track) = source.published.get_mut(&data.mid) else {
             return;
         };
+        if !rights.allows(track.source) {
+            self.counters.dropped_not_allowed += 1;
+            return;
+        }
         if let Some(rid) = data.rid {
             let chosen = *track.forwarded_rid.get_or_insert(rid);
             if rid != chosen {

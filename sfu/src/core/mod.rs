@@ -17,14 +17,14 @@ use std::time::{Duration, Instant};
 use rand::distr::{Alphanumeric, SampleString};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::config::DtlsCert;
-use str0m::media::Direction;
+use str0m::media::{Direction, MediaKind};
 use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, IceCreds};
 
 pub use codecs::offers_usable_codec;
 pub use counters::{Counters, Gauges};
 
-use crate::command::{Command, MediaEvent, Rejection};
+use crate::command::{Command, MediaEvent, PublishRights, Rejection, TrackSource};
 use crate::demux::{Demux, Miss};
 use crate::ids::{ParticipantId, RoomId};
 use participant::{Participant, PublishedTrack};
@@ -205,8 +205,17 @@ impl ShardCore {
                 room,
                 participant,
                 offer,
-            } => self.join(room, participant, &offer),
-            Command::Offer { participant, sdp } => self.renegotiate(participant, &sdp),
+                sources,
+            } => self.join(room, participant, &offer, &sources),
+            Command::Offer {
+                participant,
+                sdp,
+                sources,
+            } => self.renegotiate(participant, &sdp, &sources),
+            Command::SetRights {
+                participant,
+                rights,
+            } => self.set_rights(participant, rights),
             Command::Answer { participant, sdp } => self.accept_answer(participant, &sdp),
             Command::Leave { participant } => self.remove(participant, false),
         }
@@ -217,7 +226,13 @@ impl ShardCore {
             .push_back(Output::Event(id, MediaEvent::Rejected(why)));
     }
 
-    fn join(&mut self, room: RoomId, id: ParticipantId, offer_sdp: &str) {
+    fn join(
+        &mut self,
+        room: RoomId,
+        id: ParticipantId,
+        offer_sdp: &str,
+        sources: &[(String, TrackSource)],
+    ) {
         if self.participants.contains_key(&id) {
             return self.reject(id, Rejection::AlreadyJoined);
         }
@@ -253,11 +268,12 @@ impl ShardCore {
         };
         self.demux.insert_ufrag(&ufrag, &pass, id);
         let mut participant = Participant::new(room, rtc, self.now);
+        participant.declare(sources);
         let members = self.rooms.entry(room).or_default();
         for other in members.iter() {
             if let Some(publisher) = self.participants.get(other) {
                 for (mid, track) in &publisher.published {
-                    participant.subscribe((*other, *mid), track.kind);
+                    participant.subscribe((*other, *mid), track.kind, track.source);
                 }
             }
         }
@@ -273,7 +289,7 @@ impl ShardCore {
         self.mark_dirty(id);
     }
 
-    fn renegotiate(&mut self, id: ParticipantId, sdp: &str) {
+    fn renegotiate(&mut self, id: ParticipantId, sdp: &str, sources: &[(String, TrackSource)]) {
         let Some(participant) = self.participants.get_mut(&id) else {
             return self.reject(id, Rejection::NotJoined);
         };
@@ -284,14 +300,40 @@ impl ShardCore {
             Ok(offer) => offer,
             Err(why) => return self.reject(id, why),
         };
+        participant.declare(sources);
         match participant.rtc.sdp_api().accept_offer(offer) {
             Ok(answer) => {
+                // An offer with new ICE credentials restarts ICE, and str0m (as an ICE-lite
+                // answerer) then picks new local credentials of its own: the demux must route
+                // STUN under the new ufrag, or the restart can never complete.
+                let creds = participant.rtc.direct_api().local_ice_credentials();
+                self.demux.replace_ufrag(&creds.ufrag, &creds.pass, id);
                 let sdp = answer.to_sdp_string();
                 self.outputs
                     .push_back(Output::Event(id, MediaEvent::Answer { sdp }));
                 self.mark_dirty(id);
             }
             Err(e) => self.reject(id, Rejection::BadSdp(e.to_string())),
+        }
+    }
+
+    /// New publishing rights for `id`: its media of a source that lost its right is dropped from
+    /// now on; a video source that got its right back asks for a keyframe, so subscribers can
+    /// decode at once rather than at the publisher's next periodic keyframe.
+    fn set_rights(&mut self, id: ParticipantId, rights: PublishRights) {
+        let Some(participant) = self.participants.get_mut(&id) else {
+            return;
+        };
+        let before = std::mem::replace(&mut participant.rights, rights);
+        let regained: Vec<_> = participant
+            .published
+            .iter()
+            .filter(|(_, t)| t.kind == MediaKind::Video)
+            .filter(|(_, t)| rights.allows(t.source) && !before.allows(t.source))
+            .map(|(mid, _)| *mid)
+            .collect();
+        for mid in regained {
+            self.request_keyframe(id, mid);
         }
     }
 
@@ -458,12 +500,15 @@ impl ShardCore {
         let Some(participant) = self.participants.get_mut(&id) else {
             return;
         };
-        participant.published.insert(mid, PublishedTrack::new(kind));
+        let source = participant.source_for(mid, kind);
+        participant
+            .published
+            .insert(mid, PublishedTrack::new(kind, source));
         let room = participant.room;
         let members = self.rooms.get(&room).cloned().unwrap_or_default();
         for other in members.into_iter().filter(|m| *m != id) {
             if let Some(p) = self.participants.get_mut(&other) {
-                p.subscribe((id, mid), kind);
+                p.subscribe((id, mid), kind, source);
                 self.mark_dirty(other);
             }
         }

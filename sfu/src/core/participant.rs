@@ -9,7 +9,7 @@ use str0m::media::{Direction, MediaKind, Mid, Rid};
 use str0m::Rtc;
 
 use super::keyframe::{KeyframeGate, KEYFRAME_REQUEST_INTERVAL};
-use crate::command::{MediaEvent, TrackKind};
+use crate::command::{MediaEvent, PublishRights, TrackKind, TrackSource};
 use crate::ids::{ParticipantId, RoomId};
 
 /// A track as its publisher sent it: the publisher and the m-line it arrives on.
@@ -19,15 +19,18 @@ pub(crate) type SourceTrack = (ParticipantId, Mid);
 #[derive(Debug)]
 pub(crate) struct PublishedTrack {
     pub kind: MediaKind,
+    /// Mic, camera or screen: which right gates it.
+    pub source: TrackSource,
     pub keyframes: KeyframeGate,
     /// The simulcast layer forwarded (until layer selection arrives: the first one seen).
     pub forwarded_rid: Option<Rid>,
 }
 
 impl PublishedTrack {
-    pub fn new(kind: MediaKind) -> Self {
+    pub fn new(kind: MediaKind, source: TrackSource) -> Self {
         PublishedTrack {
             kind,
+            source,
             keyframes: KeyframeGate::new(KEYFRAME_REQUEST_INTERVAL),
             forwarded_rid: None,
         }
@@ -57,6 +60,7 @@ pub(crate) enum OutState {
 #[derive(Debug)]
 pub(crate) struct Subscription {
     pub kind: MediaKind,
+    pub source: TrackSource,
     pub state: OutState,
     /// The publisher left while the m-line was being offered: release it once the answer is in.
     pub orphaned: bool,
@@ -87,6 +91,10 @@ pub(crate) struct Participant {
     pub idle: Vec<(MediaKind, Mid)>,
     pub pending_offer: Option<SdpPendingOffer>,
     pub connected: bool,
+    /// What its media is forwarded for (the control plane's rights; all on until told).
+    pub rights: PublishRights,
+    /// What the participant declared each of its m-lines to carry.
+    pub declared: HashMap<Mid, TrackSource>,
 }
 
 impl Participant {
@@ -100,17 +108,36 @@ impl Participant {
             idle: Vec::new(),
             pending_offer: None,
             connected: false,
+            rights: PublishRights::default(),
+            declared: HashMap::new(),
         }
+    }
+
+    /// Records what the participant's m-lines carry (from `Join`/`Offer`). A later declaration
+    /// of a mid replaces the earlier one; a track already published keeps its source.
+    pub fn declare(&mut self, sources: &[(String, TrackSource)]) {
+        for (mid, source) in sources {
+            self.declared.insert(Mid::from(mid.as_str()), *source);
+        }
+    }
+
+    /// The source of the participant's m-line `mid` of `kind`: declared, else by kind.
+    pub fn source_for(&self, mid: Mid, kind: MediaKind) -> TrackSource {
+        self.declared
+            .get(&mid)
+            .copied()
+            .unwrap_or_else(|| TrackSource::default_for(track_kind(kind)))
     }
 
     /// Starts receiving `source` (another participant's track), or keeps receiving it if it was
     /// unpublished and published again before its m-line was released (camera off and on).
-    pub fn subscribe(&mut self, source: SourceTrack, kind: MediaKind) {
+    pub fn subscribe(&mut self, source: SourceTrack, kind: MediaKind, from: TrackSource) {
         let Some(sub) = self.subscriptions.get_mut(&source) else {
             self.subscriptions.insert(
                 source,
                 Subscription {
                     kind,
+                    source: from,
                     state: OutState::ToOpen,
                     orphaned: false,
                     reopen: false,
@@ -203,6 +230,7 @@ impl Participant {
                         mid: mid.to_string(),
                         publisher: *publisher,
                         kind: track_kind(sub.kind),
+                        source: sub.source,
                     });
                 }
                 OutState::ToRelease(mid) => {

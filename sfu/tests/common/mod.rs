@@ -208,6 +208,7 @@ impl Net {
             room: RoomId(room),
             participant: id,
             offer: offer.to_sdp_string(),
+            sources: Vec::new(),
         });
         index
     }

@@ -5,11 +5,12 @@ use crate::tokens::secret_eq;
 
 use super::JoinGrant;
 
-/// A class's two capability tokens and whether they have expired.
+/// A class's capability tokens and whether they have expired.
 #[derive(Debug, Clone, Copy)]
 pub struct CapabilityLinks<'a> {
     pub teacher: &'a str,
     pub pupil: &'a str,
+    pub observer: &'a str,
     pub expired: bool,
 }
 
@@ -19,6 +20,8 @@ pub(super) fn verify(links: &CapabilityLinks<'_>, token: &str) -> Result<JoinGra
         Role::Teacher
     } else if secret_eq(token, links.pupil) {
         Role::Pupil
+    } else if secret_eq(token, links.observer) {
+        Role::Observer
     } else {
         return Err(ProtocolError::new(
             ErrorCode::BadToken,
@@ -48,6 +51,7 @@ mod tests {
     const LINKS: CapabilityLinks<'static> = CapabilityLinks {
         teacher: "teacher-token",
         pupil: "pupil-token",
+        observer: "observer-token",
         expired: false,
     };
 
@@ -60,6 +64,10 @@ mod tests {
         assert_eq!(
             verify(&LINKS, "pupil-token").map(|g| g.role),
             Ok(Role::Pupil)
+        );
+        assert_eq!(
+            verify(&LINKS, "observer-token").map(|g| g.role),
+            Ok(Role::Observer)
         );
         let err = verify(&LINKS, "pupil-token-x").expect_err("refused");
         assert_eq!(err.code, ErrorCode::BadToken);

@@ -40,6 +40,7 @@ pub struct Class {
     pub room: String,
     pub teacher_token: String,
     pub pupil_token: String,
+    pub observer_token: String,
 }
 
 pub async fn create_class(server: &Server) -> Class {
@@ -51,6 +52,7 @@ pub async fn create_class(server: &Server) -> Class {
         room: value["room"].as_str().expect("room").to_owned(),
         teacher_token: token(value["teacher_url"].as_str().expect("teacher_url")),
         pupil_token: token(value["pupil_url"].as_str().expect("pupil_url")),
+        observer_token: token(value["observer_url"].as_str().expect("observer_url")),
     }
 }
 
@@ -224,6 +226,45 @@ impl Client {
         let welcome = self.message().await;
         assert_eq!(welcome["type"], "welcome", "joined: {welcome}");
         welcome
+    }
+
+    /// Connects and joins; returns the client, its id and its welcome.
+    pub async fn joined(
+        server: &Server,
+        class: &Class,
+        token: &str,
+        name: &str,
+    ) -> (Client, String, Value) {
+        let mut client = Client::connect(server).await;
+        let welcome = client.join(class, token, name).await;
+        let id = welcome["you"]["id"].as_str().expect("id").to_owned();
+        (client, id, welcome)
+    }
+
+    /// Sends a `ping` and returns every message that came before the `pong`: what the server
+    /// had queued for this client by then.
+    pub async fn drain(&mut self) -> Vec<Value> {
+        self.send(json!({"type": "ping"})).await;
+        let mut got = Vec::new();
+        loop {
+            let message = self.message().await;
+            if message["type"] == "pong" {
+                return got;
+            }
+            got.push(message);
+        }
+    }
+
+    /// Sends `value` and expects the error `code` as the next error (other messages queued
+    /// before it are skipped).
+    pub async fn refused(&mut self, value: Value, code: &str) {
+        self.send(value).await;
+        let error = self.expect_type("error").await;
+        assert_eq!(error["code"], code, "got {error}");
+        assert!(
+            error["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "an error explains itself: {error}"
+        );
     }
 
     pub fn close_code(code: CloseCode) -> u16 {

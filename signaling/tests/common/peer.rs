@@ -33,15 +33,21 @@ pub struct Received {
 
 pub struct Peer {
     pub id: String,
+    pub resume_token: String,
     client: Client,
     rtc: Rtc,
     socket: UdpSocket,
     local: SocketAddr,
     pending: Option<SdpPendingOffer>,
+    /// A host candidate to add once the pending offer (an ICE restart) is answered: accepting
+    /// the answer applies the restart, which clears the local candidates.
+    candidate_after_answer: Option<Candidate>,
     audio_mid: Mid,
     video_mid: Mid,
     /// mid of a received track → publisher id
     track_owner: HashMap<String, String>,
+    /// mid of a received track → its source ("mic", "camera", "screen")
+    pub track_source: HashMap<String, String>,
     pub received: HashMap<String, Received>,
     pub keyframe_requests: u64,
     pub connected: bool,
@@ -59,9 +65,25 @@ pub struct Peer {
 impl Peer {
     /// Joins `class` with `token` and sends the publishing offer.
     pub async fn join(server: &Server, class: &Class, token: &str, name: &str) -> Peer {
+        Self::join_declaring(server, class, token, name, None).await
+    }
+
+    /// Joins like [`Peer::join`], declaring its video m-line as `video_source` (e.g. "screen":
+    /// it shares its screen instead of a camera).
+    pub async fn join_declaring(
+        server: &Server,
+        class: &Class,
+        token: &str,
+        name: &str,
+        video_source: Option<&str>,
+    ) -> Peer {
         let mut client = Client::connect(server).await;
         let welcome = client.join(class, token, name).await;
         let id = welcome["you"]["id"].as_str().expect("id").to_owned();
+        let resume_token = welcome["resume_token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let socket = UdpSocket::bind("127.0.0.1:0").await.expect("udp bind");
         let local = socket.local_addr().expect("local addr");
         let now = Instant::now();
@@ -71,19 +93,26 @@ impl Peer {
         let audio_mid = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
         let video_mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
         let (offer, pending) = change.apply().expect("offer");
+        let mut sources = serde_json::Map::new();
+        if let Some(source) = video_source {
+            sources.insert(video_mid.to_string(), json!(source));
+        }
         client
-            .send(json!({"type": "offer", "sdp": offer.to_sdp_string()}))
+            .send(json!({"type": "offer", "sdp": offer.to_sdp_string(), "sources": sources}))
             .await;
         Peer {
             id,
+            resume_token,
             client,
             rtc,
             socket,
             local,
             pending: Some(pending),
+            candidate_after_answer: None,
             audio_mid,
             video_mid,
             track_owner: HashMap::new(),
+            track_source: HashMap::new(),
             received: HashMap::new(),
             keyframe_requests: 0,
             connected: false,
@@ -175,6 +204,39 @@ impl Peer {
         }
     }
 
+    /// Drops the signalling socket (as a flaky Wi-Fi would) and comes back on a new one with
+    /// `resume`. Returns the `resumed` message.
+    pub async fn drop_and_resume(&mut self, server: &Server, class: &Class) -> Value {
+        let old = std::mem::replace(&mut self.client, Client::connect(server).await);
+        drop(old);
+        self.client
+            .send(json!({"type": "resume", "version": 1, "room": class.room, "token": self.resume_token, "last_chat_seq": 0}))
+            .await;
+        self.client.expect_type("resumed").await
+    }
+
+    /// Moves to a new local address (Wi-Fi to 4G) and restarts ICE with a new offer, as a browser
+    /// does after `resumed` with `media: "kept"`.
+    pub async fn move_and_restart_ice(&mut self) {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.expect("udp bind");
+        let local = socket.local_addr().expect("local addr");
+        self.socket = socket;
+        self.local = local;
+        let mut change = self.rtc.sdp_api();
+        change.ice_restart(false);
+        let (offer, pending) = change.apply().expect("an ICE restart needs an offer");
+        self.pending = Some(pending);
+        self.candidate_after_answer = Some(Candidate::host(local, "udp").expect("candidate"));
+        self.client
+            .send(json!({"type": "offer", "sdp": offer.to_sdp_string()}))
+            .await;
+    }
+
+    /// Sends a signalling message.
+    pub async fn send(&mut self, value: Value) {
+        self.client.send(value).await;
+    }
+
     /// What this peer got from `publisher`.
     pub fn from(&self, publisher: &str) -> Received {
         self.received.get(publisher).copied().unwrap_or_default()
@@ -230,6 +292,9 @@ impl Peer {
                     .sdp_api()
                     .accept_answer(pending, answer)
                     .expect("answer accepted");
+                if let Some(candidate) = self.candidate_after_answer.take() {
+                    self.rtc.add_local_candidate(candidate);
+                }
             }
             Some("offer") => {
                 let sdp_len = message["sdp"].as_str().map_or(0, str::len);
@@ -252,6 +317,8 @@ impl Peer {
                     .as_str()
                     .expect("participant")
                     .to_owned();
+                let source = message["source"].as_str().unwrap_or_default().to_owned();
+                self.track_source.insert(mid.clone(), source);
                 self.track_owner.insert(mid, owner);
             }
             Some("participant_left") => {

@@ -1,0 +1,504 @@
+//! The class rules, driven directly (no sockets, time passed in).
+
+use std::time::{Duration, Instant};
+
+use sfu::{Command, ParticipantId};
+
+use super::*;
+use crate::protocol::{ByeReason, ErrorCode, GuestPolicy, Role, ServerMessage, SettingsPatch};
+
+struct Fixture {
+    class: Class,
+    now: Instant,
+    next: u64,
+}
+
+fn grant(role: Role) -> Grant {
+    Grant {
+        role,
+        name: None,
+        subject: None,
+    }
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Fixture {
+            class: Class::new(
+                "room".into(),
+                ClassConfig {
+                    chat_history: 3,
+                    max_lobby: 2,
+                    ..ClassConfig::default()
+                },
+            ),
+            now: Instant::now(),
+            next: 1,
+        }
+    }
+
+    fn join_with(
+        &mut self,
+        role: Role,
+        device: Option<&str>,
+    ) -> Result<(ParticipantId, Entry, Outcome), ErrorCode> {
+        let id = ParticipantId(self.next);
+        self.next += 1;
+        self.class
+            .join(
+                id,
+                grant(role),
+                format!("n{}", id.0),
+                device.map(Into::into),
+                self.now,
+            )
+            .map(|(entry, out)| (id, entry, out))
+            .map_err(|e| e.code)
+    }
+
+    fn join(&mut self, role: Role) -> ParticipantId {
+        let (id, entry, _) = self.join_with(role, None).expect("joined");
+        assert_eq!(entry, Entry::Joined);
+        id
+    }
+
+    fn act(&mut self, who: ParticipantId, action: Action) -> Result<Outcome, ErrorCode> {
+        self.class.act(who, action, self.now).map_err(|e| e.code)
+    }
+}
+
+fn p(id: ParticipantId) -> String {
+    id.to_string()
+}
+
+fn rights_told(out: &Outcome, id: ParticipantId) -> Option<Rights> {
+    out.to(id).into_iter().find_map(|m| match m {
+        ServerMessage::Rights { rights } => Some(*rights),
+        _ => None,
+    })
+}
+
+fn media_rights(out: &Outcome, id: ParticipantId) -> Option<sfu::PublishRights> {
+    out.media.iter().find_map(|c| match c {
+        Command::SetRights {
+            participant,
+            rights,
+        } if *participant == id => Some(*rights),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_pupil_can_call_no_teacher_action_and_nothing_changes() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    let pupil = f.join(Role::Pupil);
+    let other = f.join(Role::Pupil);
+    let actions = [
+        Action::Mute(p(other)),
+        Action::Mute(p(teacher)),
+        Action::MuteAll,
+        Action::CameraOff(p(teacher)),
+        Action::StopScreen(p(other)),
+        Action::Kick {
+            participant: p(teacher),
+            bar: true,
+        },
+        Action::SetSettings(SettingsPatch {
+            locked: Some(true),
+            ..SettingsPatch::default()
+        }),
+        Action::Admit("p99".into()),
+        Action::Deny("p99".into()),
+        Action::Promote(p(pupil)),
+        Action::Demote(p(teacher)),
+        Action::GiveFloor(p(pupil)),
+        Action::TakeFloor(p(other)),
+        Action::SetRights(
+            p(pupil),
+            RightsPatch {
+                screen: Some(true),
+                ..RightsPatch::default()
+            },
+        ),
+        Action::LowerHand(Some(p(other))),
+        Action::LowerAllHands,
+        Action::EndClass,
+    ];
+    for action in actions {
+        let before = format!("{:?}", f.class);
+        assert_eq!(
+            f.act(pupil, action.clone()).err(),
+            Some(ErrorCode::Forbidden),
+            "{action:?}"
+        );
+        assert_eq!(
+            before,
+            format!("{:?}", f.class),
+            "{action:?} changed the class"
+        );
+    }
+}
+
+#[test]
+fn nobody_mutes_kicks_or_demotes_a_teacher() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    let other_teacher = f.join(Role::Teacher);
+    for action in [
+        Action::Mute(p(other_teacher)),
+        Action::CameraOff(p(other_teacher)),
+        Action::Kick {
+            participant: p(other_teacher),
+            bar: false,
+        },
+        Action::Demote(p(other_teacher)),
+    ] {
+        assert_eq!(f.act(teacher, action).err(), Some(ErrorCode::Forbidden));
+    }
+}
+
+#[test]
+fn muting_revokes_the_mic_at_once_and_tells_everyone() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    let pupil = f.join(Role::Pupil);
+    let out = f.act(teacher, Action::Mute(p(pupil))).expect("muted");
+    let told = rights_told(&out, pupil).expect("the pupil is told");
+    assert!(!told.mic && told.camera);
+    assert_eq!(media_rights(&out, pupil).map(|r| r.mic), Some(false));
+    assert!(out.to(teacher).iter().any(|m| matches!(m,
+        ServerMessage::ParticipantUpdated { participant } if !participant.audio && !participant.rights.mic)));
+    // The pupil cannot claim its mic back.
+    let out = f
+        .act(
+            pupil,
+            Action::MediaState {
+                audio: true,
+                video: true,
+                screen: false,
+            },
+        )
+        .expect("media state");
+    assert!(out.media.is_empty());
+    let info = f.class.info(pupil).expect("member");
+    assert!(!info.audio);
+}
+
+#[test]
+fn mute_all_spares_teachers() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    let a = f.join(Role::Pupil);
+    let b = f.join(Role::Pupil);
+    let out = f.act(teacher, Action::MuteAll).expect("muted");
+    assert_eq!(media_rights(&out, a).map(|r| r.mic), Some(false));
+    assert_eq!(media_rights(&out, b).map(|r| r.mic), Some(false));
+    assert_eq!(media_rights(&out, teacher), None);
+}
+
+#[test]
+fn hands_queue_in_order_and_the_floor_is_given_and_taken() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    f.class
+        .act(
+            teacher,
+            Action::SetSettings(SettingsPatch {
+                pupil_mic: Some(false),
+                ..SettingsPatch::default()
+            }),
+            f.now,
+        )
+        .expect("settings");
+    let a = f.join(Role::Pupil);
+    let b = f.join(Role::Pupil);
+    assert!(!f.class.publish_rights(a).expect("a").mic);
+    f.act(b, Action::RaiseHand).expect("raised");
+    let out = f.act(a, Action::RaiseHand).expect("raised");
+    assert!(out.to(teacher).contains(&&ServerMessage::Hands {
+        queue: vec![p(b), p(a)]
+    }));
+    assert_eq!(f.class.hands.position(a), Some(2));
+    assert!(f
+        .act(a, Action::RaiseHand)
+        .expect("again")
+        .messages
+        .is_empty());
+    assert_eq!(
+        f.act(teacher, Action::RaiseHand).err(),
+        Some(ErrorCode::NotAllowed)
+    );
+
+    let out = f.act(teacher, Action::GiveFloor(p(b))).expect("floor");
+    assert_eq!(media_rights(&out, b).map(|r| r.mic), Some(true));
+    assert!(out
+        .to(a)
+        .contains(&&ServerMessage::Hands { queue: vec![p(a)] }));
+    let out = f.act(teacher, Action::TakeFloor(p(b))).expect("taken");
+    assert_eq!(media_rights(&out, b).map(|r| r.mic), Some(false));
+
+    f.act(a, Action::LowerHand(None)).expect("lowered");
+    assert_eq!(f.class.hands.position(a), None);
+    f.act(a, Action::RaiseHand).expect("raised");
+    f.act(b, Action::RaiseHand).expect("raised");
+    f.act(teacher, Action::LowerHand(Some(p(a))))
+        .expect("lowered");
+    assert_eq!(f.class.hands.wire(), vec![p(b)]);
+    f.act(teacher, Action::LowerAllHands).expect("all lowered");
+    assert!(f.class.hands.wire().is_empty());
+}
+
+#[test]
+fn chat_is_numbered_bounded_and_can_be_turned_off() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    let pupil = f.join(Role::Pupil);
+    let observer = f.join(Role::Observer);
+    for i in 0..4 {
+        let out = f
+            .act(pupil, Action::Chat(format!("hello {i}")))
+            .expect("sent");
+        assert!(out
+            .to(teacher)
+            .iter()
+            .any(|m| matches!(m, ServerMessage::Chat(e) if e.seq == i + 1)));
+        assert_eq!(out.to(observer).len(), 1, "observers read the chat");
+    }
+    assert_eq!(f.class.chat.since(0).len(), 3, "history is bounded");
+    assert_eq!(
+        f.act(observer, Action::Chat("x".into())).err(),
+        Some(ErrorCode::NotAllowed)
+    );
+    assert_eq!(
+        f.act(pupil, Action::Chat(" ".into())).err(),
+        Some(ErrorCode::BadChat)
+    );
+    assert_eq!(
+        f.act(pupil, Action::Chat("a".repeat(MAX_CHAT_CHARS + 1)))
+            .err(),
+        Some(ErrorCode::BadChat)
+    );
+    f.act(
+        teacher,
+        Action::SetSettings(SettingsPatch {
+            chat: Some(false),
+            ..SettingsPatch::default()
+        }),
+    )
+    .expect("chat off");
+    assert_eq!(
+        f.act(pupil, Action::Chat("hi".into())).err(),
+        Some(ErrorCode::ChatDisabled)
+    );
+    f.act(teacher, Action::Chat("teachers still may".into()))
+        .expect("teacher chats");
+}
+
+#[test]
+fn the_lobby_holds_guests_until_a_teacher_decides() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    f.act(
+        teacher,
+        Action::SetSettings(SettingsPatch {
+            guest_policy: Some(GuestPolicy::AskTeacher),
+            ..SettingsPatch::default()
+        }),
+    )
+    .expect("policy");
+    let (a, entry, out) = f.join_with(Role::Pupil, None).expect("waits");
+    assert_eq!(entry, Entry::Waiting);
+    assert_eq!(out.to(a), vec![&ServerMessage::LobbyWaiting]);
+    assert!(matches!(out.to(teacher)[0], ServerMessage::Lobby { waiting } if waiting.len() == 1));
+    let (b, _, _) = f.join_with(Role::Pupil, None).expect("waits");
+    assert_eq!(
+        f.join_with(Role::Pupil, None).err(),
+        Some(ErrorCode::LobbyFull)
+    );
+    assert_eq!(
+        f.act(a, Action::RaiseHand).err(),
+        Some(ErrorCode::NotJoined)
+    );
+
+    let out = f.act(teacher, Action::Admit(p(a))).expect("admitted");
+    assert!(matches!(out.to(a)[0], ServerMessage::Welcome(_)));
+    assert!(f.class.is_member(a));
+    let out = f.act(teacher, Action::Deny(p(b))).expect("denied");
+    assert_eq!(
+        out.to(b),
+        vec![&ServerMessage::Bye {
+            reason: ByeReason::Denied
+        }]
+    );
+    assert!(!f.class.knows(b));
+    assert_eq!(
+        f.act(teacher, Action::Admit(p(b))).err(),
+        Some(ErrorCode::NoSuchParticipant)
+    );
+
+    // Teachers never wait; "always deny" turns pupils away at the door.
+    f.join(Role::Teacher);
+    f.act(
+        teacher,
+        Action::SetSettings(SettingsPatch {
+            guest_policy: Some(GuestPolicy::AlwaysDeny),
+            ..SettingsPatch::default()
+        }),
+    )
+    .expect("policy");
+    assert_eq!(
+        f.join_with(Role::Pupil, None).err(),
+        Some(ErrorCode::Denied)
+    );
+}
+
+#[test]
+fn a_locked_class_lets_only_teachers_in() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    f.act(
+        teacher,
+        Action::SetSettings(SettingsPatch {
+            locked: Some(true),
+            ..SettingsPatch::default()
+        }),
+    )
+    .expect("locked");
+    assert_eq!(
+        f.join_with(Role::Pupil, None).err(),
+        Some(ErrorCode::RoomLocked)
+    );
+    f.join(Role::Teacher);
+}
+
+#[test]
+fn a_kick_with_bar_keeps_the_device_out_and_kills_the_token() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    let (pupil, _, out) = f.join_with(Role::Pupil, Some("dev-1")).expect("joined");
+    let token = match out.to(pupil)[0] {
+        ServerMessage::Welcome(w) => w.resume_token.clone(),
+        other => panic!("{other:?}"),
+    };
+    let out = f
+        .act(
+            teacher,
+            Action::Kick {
+                participant: p(pupil),
+                bar: true,
+            },
+        )
+        .expect("kicked");
+    assert!(out.to(pupil).contains(&&ServerMessage::Bye {
+        reason: ByeReason::Kicked
+    }));
+    assert!(out.media.contains(&Command::Leave { participant: pupil }));
+    assert_eq!(
+        f.join_with(Role::Pupil, Some("dev-1")).err(),
+        Some(ErrorCode::Barred)
+    );
+    assert!(f.join_with(Role::Pupil, Some("dev-2")).is_ok());
+    assert_eq!(
+        f.class
+            .resume(&token, 0, f.now)
+            .map(|_| ())
+            .map_err(|e| e.code),
+        Err(ErrorCode::BadResumeToken)
+    );
+}
+
+#[test]
+fn promotion_makes_a_co_teacher_who_can_be_demoted() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    let pupil = f.join(Role::Pupil);
+    let observer = f.join(Role::Observer);
+    f.act(teacher, Action::Promote(p(pupil))).expect("promoted");
+    f.act(pupil, Action::Mute(p(observer))).err();
+    assert_eq!(
+        f.act(pupil, Action::Demote(p(teacher))).err(),
+        Some(ErrorCode::Forbidden)
+    );
+    assert_eq!(
+        f.act(teacher, Action::Promote(p(observer))).err(),
+        Some(ErrorCode::BadTarget)
+    );
+    f.act(teacher, Action::Demote(p(pupil))).expect("demoted");
+    assert_eq!(
+        f.act(pupil, Action::MuteAll).err(),
+        Some(ErrorCode::Forbidden)
+    );
+}
+
+#[test]
+fn a_dropped_member_is_kept_for_the_grace_period_and_replayed_the_chat() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    let (pupil, _, out) = f.join_with(Role::Pupil, None).expect("joined");
+    let token = match out.to(pupil)[0] {
+        ServerMessage::Welcome(w) => w.resume_token.clone(),
+        other => panic!("{other:?}"),
+    };
+    f.act(pupil, Action::RaiseHand).expect("raised");
+    f.act(teacher, Action::Mute(p(pupil))).expect("muted");
+    f.act(teacher, Action::Chat("one".into())).expect("chat");
+    let out = f.class.disconnect(pupil, f.now);
+    assert_eq!(
+        out.to(teacher),
+        vec![&ServerMessage::Reconnecting { id: p(pupil) }]
+    );
+    f.act(teacher, Action::Chat("two".into())).expect("chat");
+    f.now += Duration::from_secs(10);
+    assert!(f.class.expire(f.now).messages.is_empty());
+    let (who, snapshot, out) = f.class.resume(&token, 1, f.now).expect("resumed");
+    assert_eq!(who, pupil);
+    assert_eq!(
+        out.to(teacher),
+        vec![&ServerMessage::Reconnected { id: p(pupil) }]
+    );
+    assert_eq!(snapshot.chat.len(), 1);
+    assert_eq!(snapshot.chat[0].text, "two");
+    assert_eq!(snapshot.hands, vec![p(pupil)]);
+    assert!(!snapshot.you.rights.mic, "still muted");
+
+    f.class.disconnect(pupil, f.now);
+    f.now += Duration::from_secs(31);
+    let out = f.class.expire(f.now);
+    assert!(out
+        .to(teacher)
+        .contains(&&ServerMessage::ParticipantLeft { id: p(pupil) }));
+    assert!(f.class.resume(&token, 0, f.now).is_err());
+    assert!(f.class.hands.wire().is_empty());
+}
+
+#[test]
+fn ending_the_class_says_bye_to_everyone_and_frees_the_media() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    let pupil = f.join(Role::Pupil);
+    let out = f.act(teacher, Action::EndClass).expect("ended");
+    assert!(out.ended);
+    for id in [teacher, pupil] {
+        assert!(out.to(id).contains(&&ServerMessage::Bye {
+            reason: ByeReason::ClassEnded
+        }));
+        assert!(out.media.contains(&Command::Leave { participant: id }));
+    }
+    assert_eq!(
+        f.join_with(Role::Teacher, None).err(),
+        Some(ErrorCode::NoSuchRoom)
+    );
+}
+
+#[test]
+fn unknown_targets_are_named() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    for target in ["p999", "x", "", "p-1"] {
+        assert_eq!(
+            f.act(teacher, Action::Mute(target.into())).err(),
+            Some(ErrorCode::NoSuchParticipant)
+        );
+    }
+}
