@@ -304,6 +304,7 @@ function onWelcome(msg) {
   $('grid').append(selfTile.element);
   selfTile.setTrack('video', localTrack('video'));
   for (const participant of msg.participants) addParticipant(participant);
+  updateCount();
 
   session = new MediaSession({ signal: connection, stream: localStream });
   classroom.pc = session.pc;

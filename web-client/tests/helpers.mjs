@@ -152,11 +152,15 @@ export async function createRoom() {
 
 // ---- Browser -------------------------------------------------------------------------------
 
-/** Opens `url` in a fresh browser context (own storage, camera and microphone allowed). */
-export async function openPage(label, url) {
+/**
+ * Opens `url` in a fresh browser context (own storage, camera and microphone allowed). `options`
+ * may set the browser's `locale` (its preferred language) and the `viewport`.
+ */
+export async function openPage(label, url, { locale = 'en-US', viewport = { width: 1024, height: 720 } } = {}) {
   const context = await harness.browser.newContext({
     permissions: ['camera', 'microphone'],
-    viewport: { width: 1024, height: 720 },
+    viewport,
+    locale,
   });
   const page = await context.newPage();
   const logs = [];
