@@ -5,6 +5,7 @@
 import { STRINGS, applyStrings, format } from './strings.js';
 import { ClassroomConnection, FATAL_ERROR_CODES, socketUrl } from './protocol.js';
 import { MediaSession, listDevices, mediaProblem, openLocalMedia, openTrack } from './media.js';
+import { LevelMeter } from './level-meter.js';
 import { Tile } from './tiles.js';
 
 const NAME_STORAGE_KEY = 'classroom.name';
@@ -45,6 +46,7 @@ let mediaError = null;
 let mediaTried = false;
 let connection = null;
 let session = null;
+let micLevel = null;
 let ended = false;
 /** participant id → Tile, self included. */
 const tiles = new Map();
@@ -223,6 +225,8 @@ async function switchDevice(kind, deviceId) {
 }
 
 function showPreview() {
+  micLevel ??= new LevelMeter($('mic-level'));
+  micLevel.attach(localTrack('audio'));
   const video = localTrack('video');
   $('preview').srcObject = video ? new MediaStream([video]) : null;
   $('preview').closest('.preview-box').classList.toggle('no-video', video === null);
@@ -297,6 +301,13 @@ function onWelcome(msg) {
   if (classroom.state !== 'joining') return;
   classroom.you = msg.you;
   $('preview').srcObject = null;
+  micLevel?.stop();
+  // Pupils come in with their microphone off (a class of thirty open mics is noise); they turn it
+  // on when they have something to say.
+  if (msg.you.role === 'pupil') {
+    const mic = localTrack('audio');
+    if (mic) mic.enabled = false;
+  }
   showScreen('class-screen');
 
   const selfTile = new Tile(msg.you, { self: true });

@@ -70,14 +70,18 @@ test('a pupil joins through the pre-join screen with a chosen name', { timeout: 
       { timeout: JOIN_TIMEOUT_MS },
     );
     await page.fill('#name', 'Ada Lovelace');
+    // The fake microphone plays a beep: the level meter must show it before joining.
+    await page.waitForFunction(() => document.getElementById('mic-level').value > 0.1, null, { timeout: 10_000 })
+      .catch((error) => { throw new Error(`the microphone level meter never moved: ${error.message}`); });
     await page.screenshot({ path: path.join(ARTIFACTS, 'prejoin.png') });
     await page.click('#join');
     const you = await waitJoined(pupil);
     assert.equal(you.name, 'Ada Lovelace');
     assert.equal(you.role, 'pupil');
     assert.equal(await page.evaluate(() => localStorage.getItem('classroom.name')), 'Ada Lovelace');
+    assert.equal(await page.getAttribute('#toggle-mic', 'aria-pressed'), 'false', 'pupils join with the mic off');
     await page.click('#toggle-mic');
-    assert.equal(await page.getAttribute('#toggle-mic', 'aria-pressed'), 'false');
+    assert.equal(await page.getAttribute('#toggle-mic', 'aria-pressed'), 'true');
     await page.click('#leave');
     await page.waitForFunction(() => window.classroom.state === 'left', null, { timeout: 10_000 });
     await closePage(pupil);

@@ -38,6 +38,7 @@ export const EN = {
   noMicrophoneOption: 'No microphone',
   deviceFallbackLabel: '{kind} {n}',
   defaultName: 'Guest',
+  micLevel: 'Microphone level: speak to see it move',
   askingDevices: 'Asking for your camera and microphone…',
 
   // Media problems

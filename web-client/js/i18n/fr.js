@@ -39,6 +39,7 @@ export const FR = {
   noMicrophoneOption: 'Pas de micro',
   deviceFallbackLabel: '{kind} {n}',
   defaultName: 'Invité',
+  micLevel: 'Niveau du micro : parlez pour le voir bouger',
   askingDevices: 'Demande d’accès à votre caméra et à votre micro…',
 
   // Media problems
