@@ -7,6 +7,7 @@ import { ClassroomConnection, FATAL_ERROR_CODES, socketUrl } from './protocol.js
 import { MediaSession, listDevices, mediaProblem, openLocalMedia, openTrack } from './media.js';
 import { LevelMeter } from './level-meter.js';
 import { Tile } from './tiles.js';
+import { watchQuality } from './quality.js';
 
 const NAME_STORAGE_KEY = 'classroom.name';
 const NAME_MAX_CHARS = 64;
@@ -47,6 +48,7 @@ let mediaTried = false;
 let connection = null;
 let session = null;
 let micLevel = null;
+let stopQuality = () => {};
 let ended = false;
 /** participant id → Tile, self included. */
 const tiles = new Map();
@@ -335,6 +337,9 @@ function onWelcome(msg) {
     else if (detail.state === 'connected') hideNotice(STRINGS.mediaFailed);
   });
   session.start();
+  stopQuality = watchQuality(session.pc, session.tracks, msg.you.id, (marks) => {
+    for (const [id, tile] of tiles) tile.setQuality(marks.get(id) ?? 'unknown');
+  });
 
   setupControls();
   const message = mediaMessage();
@@ -460,6 +465,7 @@ function onServerError({ code, message }) {
 function endSession(state, text, options = {}) {
   if (ended) return;
   ended = true;
+  stopQuality();
   session?.close();
   for (const track of localStream.getTracks()) track.stop();
   for (const tile of tiles.values()) tile.remove();

@@ -44,6 +44,7 @@ export class Tile {
   #avatar;
   #micOff;
   #cameraOff;
+  #quality;
   #self;
   #tracks = { audio: null, video: null };
   #participant;
@@ -80,7 +81,11 @@ export class Tile {
     this.#cameraOff.append(icon('camera-off'));
     this.#cameraOff.setAttribute('role', 'img');
     this.#cameraOff.setAttribute('aria-label', STRINGS.cameraOff);
-    caption.append(this.#name, this.#role, this.#micOff, this.#cameraOff);
+    // Three bars filled by CSS from `data-quality`; the label says it in words.
+    this.#quality = element('span', 'quality');
+    this.#quality.setAttribute('role', 'img');
+    for (let i = 0; i < 3; i += 1) this.#quality.append(element('span', 'bar'));
+    caption.append(this.#name, this.#role, this.#micOff, this.#cameraOff, this.#quality);
 
     this.element.append(this.#video, this.#avatar, caption);
     if (!self) {
@@ -89,6 +94,16 @@ export class Tile {
       this.element.append(this.#audio);
     }
     this.update(participant);
+    this.setQuality('unknown');
+  }
+
+  /** Shows the connection-quality mark: 'good' | 'fair' | 'poor' | 'unknown'. */
+  setQuality(mark) {
+    this.element.dataset.quality = mark;
+    this.#quality.hidden = mark === 'unknown';
+    const label = STRINGS.quality[mark] ?? STRINGS.quality.unknown;
+    this.#quality.setAttribute('aria-label', label);
+    this.#quality.title = label;
   }
 
   /** The participant data shown (as last updated). */

@@ -24,6 +24,7 @@ import {
   waitFirstMedia,
   waitJoined,
   waitTracks,
+  waitUntil,
   withDiagnostics,
 } from './helpers.mjs';
 
@@ -169,6 +170,14 @@ test('a teacher and two pupils see and hear each other', { timeout: 180_000 }, a
       })),
     );
     assert.equal(tiles.length, 3, `the teacher sees three tiles: ${JSON.stringify(tiles)}`);
+
+    // Over loopback nothing is lost: each pupil marks the teacher's connection good, in words too.
+    for (const pupil of pupils) {
+      await waitUntil(pupil, 'the teacher\'s tile shows a good connection', (id) =>
+        document.querySelector(`#grid .tile[data-participant="${id}"]`)?.dataset.quality === 'good', teacherInfo.id);
+      const label = await pupil.page.getAttribute(`#grid .tile[data-participant="${teacherInfo.id}"] .quality`, 'aria-label');
+      assert.equal(label, 'Connection: good');
+    }
 
     await teacher.page.screenshot({ path: path.join(ARTIFACTS, 'teacher.png') });
     await pupils[0].page.screenshot({ path: path.join(ARTIFACTS, 'pupil1.png') });

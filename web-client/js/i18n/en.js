@@ -72,6 +72,12 @@ export const EN = {
   toggleCamera: 'Camera',
   leave: 'Leave',
   participantsCount: '{n} in the class',
+  quality: {
+    good: 'Connection: good',
+    fair: 'Connection: fair (some loss or delay)',
+    poor: 'Connection: poor (sound and video may break up)',
+    unknown: 'Connection: not measured yet',
+  },
   participants: 'Participants',
   controls: 'Class controls',
   enableSound: 'Turn on sound',

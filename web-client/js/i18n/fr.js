@@ -73,6 +73,12 @@ export const FR = {
   toggleCamera: 'Caméra',
   leave: 'Quitter',
   participantsCount: '{n} dans la classe',
+  quality: {
+    good: 'Connexion : bonne',
+    fair: 'Connexion : moyenne (pertes ou retard)',
+    poor: 'Connexion : mauvaise (le son et l’image peuvent couper)',
+    unknown: 'Connexion : pas encore mesurée',
+  },
   participants: 'Participants',
   controls: 'Commandes de la classe',
   enableSound: 'Activer le son',
