@@ -6,6 +6,7 @@ import { STRINGS, applyStrings, format } from './strings.js';
 import { ClassroomConnection, FATAL_ERROR_CODES, socketUrl } from './protocol.js';
 import { MediaSession, listDevices, mediaProblem, openLocalMedia, openTrack } from './media.js';
 import { LevelMeter } from './level-meter.js';
+import { Layout } from './layout.js';
 import { Tile } from './tiles.js';
 import { watchQuality } from './quality.js';
 
@@ -52,6 +53,13 @@ let stopQuality = () => {};
 let ended = false;
 /** participant id → Tile, self included. */
 const tiles = new Map();
+const layout = new Layout({
+  stage: $('stage'),
+  grid: $('grid'),
+  pager: { root: $('pager'), previous: $('page-previous'), next: $('page-next'), label: $('page-label') },
+  pageLabel: (page, pages) => format(STRINGS.pageOf, { page, pages }),
+});
+layout.onChange = () => relayout();
 
 /** Room, token and the prejoin flag from the page URL, or null if the link is malformed. */
 function parseLink(location) {
@@ -314,7 +322,6 @@ function onWelcome(msg) {
 
   const selfTile = new Tile(msg.you, { self: true });
   tiles.set(msg.you.id, selfTile);
-  $('grid').append(selfTile.element);
   selfTile.setTrack('video', localTrack('video'));
   for (const participant of msg.participants) addParticipant(participant);
   updateCount();
@@ -354,13 +361,32 @@ function addParticipant(participant) {
   if (tile) {
     tile.update(participant);
   } else {
-    tile = new Tile(participant, { onAutoplayBlocked });
+    tile = new Tile(participant, { onAutoplayBlocked, onPin: togglePin });
     tiles.set(participant.id, tile);
-    // The teacher's tile comes first, the others in order of arrival.
-    if (participant.role === 'teacher') $('grid').prepend(tile.element);
-    else $('grid').append(tile.element);
   }
   updateCount();
+}
+
+function togglePin(id) {
+  layout.pinned = layout.pinned === id ? null : id;
+  for (const [tileId, tile] of tiles) tile.setPinned(tileId === layout.pinned);
+  relayout();
+}
+
+/** Puts every tile where it belongs: self first, then teachers, then the others by arrival. */
+function relayout() {
+  if (!classroom.you) return;
+  const rank = (id, tile) => (id === classroom.you.id ? 0 : tile.participant.role === 'teacher' ? 1 : 2);
+  const entries = [...tiles]
+    .map(([id, tile], order) => ({ id, tile, order }))
+    .sort((a, b) => rank(a.id, a.tile) - rank(b.id, b.tile) || a.order - b.order)
+    .map(({ id, tile }) => ({
+      id,
+      role: tile.participant.role,
+      self: id === classroom.you.id,
+      element: tile.element,
+    }));
+  layout.render(entries, classroom.you.role);
 }
 
 function removeParticipant(id) {
@@ -368,6 +394,7 @@ function removeParticipant(id) {
   const tile = tiles.get(id);
   if (tile) tile.remove();
   tiles.delete(id);
+  if (layout.pinned === id) layout.pinned = null;
   updateCount();
 }
 
@@ -381,6 +408,7 @@ function updateParticipant(participant) {
 }
 
 function updateCount() {
+  relayout();
   $('participant-count').textContent = format(STRINGS.participantsCount, { n: classroom.participants.size + 1 });
 }
 

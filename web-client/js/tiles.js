@@ -49,12 +49,14 @@ export class Tile {
   #tracks = { audio: null, video: null };
   #participant;
   #onAutoplayBlocked;
+  #pin = null;
 
   /**
    * @param {{id: string, name: string, role: string, audio: boolean, video: boolean}} participant
-   * @param {{self?: boolean, onAutoplayBlocked?: () => void}} [options]
+   * @param {{self?: boolean, onAutoplayBlocked?: () => void, onPin?: (id: string) => void}} [options]
+   *   `onPin` adds a button that shows this participant large (and back).
    */
-  constructor(participant, { self = false, onAutoplayBlocked = () => {} } = {}) {
+  constructor(participant, { self = false, onAutoplayBlocked = () => {}, onPin = null } = {}) {
     this.#self = self;
     this.#onAutoplayBlocked = onAutoplayBlocked;
     this.element = element('figure', self ? 'tile self' : 'tile');
@@ -88,6 +90,14 @@ export class Tile {
     caption.append(this.#name, this.#role, this.#micOff, this.#cameraOff, this.#quality);
 
     this.element.append(this.#video, this.#avatar, caption);
+    if (onPin) {
+      this.#pin = element('button', 'tile-action pin');
+      this.#pin.type = 'button';
+      this.#pin.append(icon('pin'));
+      this.#pin.setAttribute('aria-pressed', 'false');
+      this.#pin.addEventListener('click', () => onPin(this.#participant.id));
+      this.element.append(this.#pin);
+    }
     if (!self) {
       this.#audio = element('audio');
       this.#audio.autoplay = true;
@@ -95,6 +105,15 @@ export class Tile {
     }
     this.update(participant);
     this.setQuality('unknown');
+  }
+
+  /** Shows whether this tile is the one pinned large (its button then unpins). */
+  setPinned(pinned) {
+    if (!this.#pin) return;
+    this.#pin.setAttribute('aria-pressed', String(pinned));
+    const label = format(pinned ? STRINGS.unpin : STRINGS.pin, { name: this.#participant.name });
+    this.#pin.setAttribute('aria-label', label);
+    this.#pin.title = label;
   }
 
   /** Shows the connection-quality mark: 'good' | 'fair' | 'poor' | 'unknown'. */
@@ -120,6 +139,7 @@ export class Tile {
     this.element.dataset.role = participant.role;
     this.#avatar.textContent = initials(participant.name);
     this.#video.setAttribute('aria-label', name);
+    this.setPinned(this.#pin?.getAttribute('aria-pressed') === 'true');
     this.#micOff.hidden = participant.audio !== false;
     this.#cameraOff.hidden = participant.video !== false;
     this.#refreshVideoVisibility();

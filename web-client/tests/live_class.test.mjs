@@ -174,8 +174,8 @@ test('a teacher and two pupils see and hear each other', { timeout: 180_000 }, a
     // Over loopback nothing is lost: each pupil marks the teacher's connection good, in words too.
     for (const pupil of pupils) {
       await waitUntil(pupil, 'the teacher\'s tile shows a good connection', (id) =>
-        document.querySelector(`#grid .tile[data-participant="${id}"]`)?.dataset.quality === 'good', teacherInfo.id);
-      const label = await pupil.page.getAttribute(`#grid .tile[data-participant="${teacherInfo.id}"] .quality`, 'aria-label');
+        document.querySelector(`#stage .tile[data-participant="${id}"]`)?.dataset.quality === 'good', teacherInfo.id);
+      const label = await pupil.page.getAttribute(`#stage .tile[data-participant="${teacherInfo.id}"] .quality`, 'aria-label');
       assert.equal(label, 'Connection: good');
     }
 
