@@ -4,20 +4,19 @@
 
 import { STRINGS, applyStrings, format } from './strings.js';
 import { ClassroomConnection, FATAL_ERROR_CODES, socketUrl } from './protocol.js';
-import { MediaSession, listDevices, mediaProblem, openLocalMedia, openTrack } from './media.js';
-import { LevelMeter } from './level-meter.js';
+import { MediaSession } from './media.js';
+import { LocalMedia } from './local-media.js';
+import { Prejoin } from './prejoin.js';
+import { deviceId, nameProblem, storedName } from './identity.js';
 import { Layout } from './layout.js';
 import { Tile } from './tiles.js';
 import { watchQuality } from './quality.js';
 import { ClassControls } from './class-controls.js';
 import { Reconnector } from './reconnect.js';
 
-const NAME_STORAGE_KEY = 'classroom.name';
-const NAME_MAX_CHARS = 64;
 const LEAVE_TIMEOUT_MS = 3000;
 // Errors that mean this link will not work however often it is retried.
 const LINK_ERRORS = new Set(['bad_token', 'token_expired', 'no_such_room', 'barred']);
-const DEVICE_STORAGE_KEY = 'classroom.device';
 /** How long a shown speaker highlight lasts without a new `active_speaker`. */
 const SPEAKER_HIGHLIGHT_MS = 2500;
 // Errors that point at a bug on one side; logged, not shown.
@@ -49,12 +48,10 @@ const classroom = {
 window.classroom = classroom;
 
 const link = parseLink(window.location);
-let localStream = new MediaStream();
-let mediaError = null;
-let mediaTried = false;
+const local = new LocalMedia();
+const prejoin = new Prejoin(local, (name) => startJoin(name), () => classroom.state === 'prejoin');
 let connection = null;
 let session = null;
-let micLevel = null;
 let stopQuality = () => {};
 let ended = false;
 /** participant id → Tile, self included. */
@@ -119,160 +116,10 @@ function showStatus(text, { rejoin = false, home = false, alert = false } = {}) 
   $('home').hidden = !home;
 }
 
-// ---- Local media ---------------------------------------------------------------------------
-
-function localTrack(kind) {
-  return localStream.getTracks().find((t) => t.kind === kind) ?? null;
-}
-
-async function acquireMedia(deviceIds = {}) {
-  for (const track of localStream.getTracks()) track.stop();
-  ({ stream: localStream, error: mediaError } = await openLocalMedia(deviceIds));
-  mediaTried = true;
-}
-
-function problemText(error) {
-  switch (mediaProblem(error)) {
-    case 'insecure':
-      return STRINGS.mediaInsecure;
-    case 'unsupported':
-      return STRINGS.mediaUnsupported;
-    case 'denied':
-      return STRINGS.mediaDenied;
-    case 'not-found':
-      return STRINGS.mediaNotFound;
-    case 'in-use':
-      return STRINGS.mediaInUse;
-    default:
-      return format(STRINGS.mediaOther, { message: (error && error.message) || String(error) });
-  }
-}
-
-/** What to tell the user about missing devices, or '' when both work. */
-function mediaMessage() {
-  const hasAudio = localTrack('audio') !== null;
-  const hasVideo = localTrack('video') !== null;
-  if (hasAudio && hasVideo) return '';
-  if (!hasAudio && !hasVideo) return problemText(mediaError);
-  return hasAudio ? STRINGS.mediaNoCamera : STRINGS.mediaNoMicrophone;
-}
-
-function storedName() {
-  try {
-    return window.localStorage.getItem(NAME_STORAGE_KEY) ?? '';
-  } catch {
-    return ''; // Storage disabled: the user types the name each time.
-  }
-}
-
-function storeName(name) {
-  try {
-    window.localStorage.setItem(NAME_STORAGE_KEY, name);
-  } catch {
-    // Storage disabled: nothing to remember the name with.
-  }
-}
-
-/** The problem with `name` as the server would see it, or '' if it is acceptable. */
-function nameProblem(name) {
-  const chars = Array.from(name.trim()).length;
-  if (chars === 0) return STRINGS.nameRequired;
-  if (chars > NAME_MAX_CHARS) return STRINGS.nameHelp;
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return STRINGS.nameHelp;
-  return '';
-}
-
-// ---- Pre-join screen ---------------------------------------------------------------------
-
-function showMediaProblem(text) {
-  const box = $('media-problem');
-  box.textContent = text;
-  box.hidden = text === '';
-}
-
-function showNameError(text) {
-  const box = $('name-error');
-  box.textContent = text;
-  box.hidden = text === '';
-  $('name').setAttribute('aria-invalid', text === '' ? 'false' : 'true');
-}
-
-async function showPrejoin(nameError = '') {
+function showPrejoin(nameError = '') {
   setState('prejoin');
   showScreen('prejoin-screen');
-  const nameInput = $('name');
-  if (nameInput.value === '') nameInput.value = storedName();
-  showNameError(nameError);
-  if (nameError) nameInput.focus();
-  if (!mediaTried) {
-    showMediaProblem(STRINGS.askingDevices);
-    await acquireMedia();
-  }
-  showPreview();
-  showMediaProblem(mediaMessage());
-  await fillDeviceSelects();
-  if (!nameError) (nameInput.value === '' ? nameInput : $('join')).focus();
-}
-
-async function fillDeviceSelects() {
-  let devices = { audio: [], video: [] };
-  try {
-    devices = await listDevices();
-  } catch (error) {
-    console.warn('classroom: could not list devices', error);
-  }
-  fillSelect($('camera-select'), devices.video, 'video', STRINGS.noCameraOption, STRINGS.camera);
-  fillSelect($('mic-select'), devices.audio, 'audio', STRINGS.noMicrophoneOption, STRINGS.microphone);
-}
-
-function fillSelect(select, devices, kind, noneLabel, kindLabel) {
-  select.replaceChildren();
-  const current = localTrack(kind)?.getSettings().deviceId;
-  devices.forEach((device, index) => {
-    const label = device.label || format(STRINGS.deviceFallbackLabel, { kind: kindLabel, n: index + 1 });
-    select.append(new Option(label, device.deviceId, false, device.deviceId === current));
-  });
-  if (devices.length === 0) select.append(new Option(noneLabel, '', true, true));
-  select.disabled = devices.length === 0;
-}
-
-async function switchDevice(kind, deviceId) {
-  const old = localTrack(kind);
-  if (old) {
-    localStream.removeTrack(old);
-    old.stop();
-  }
-  try {
-    localStream.addTrack(await openTrack(kind, deviceId));
-    mediaError = null;
-  } catch (error) {
-    mediaError = error;
-  }
-  showPreview();
-  showMediaProblem(mediaMessage());
-}
-
-function showPreview() {
-  micLevel ??= new LevelMeter($('mic-level'));
-  micLevel.attach(localTrack('audio'));
-  const video = localTrack('video');
-  $('preview').srcObject = video ? new MediaStream([video]) : null;
-  $('preview').closest('.preview-box').classList.toggle('no-video', video === null);
-}
-
-function onPrejoinSubmit(event) {
-  event.preventDefault();
-  if (classroom.state !== 'prejoin') return;
-  const name = $('name').value.trim();
-  const problem = nameProblem(name);
-  showNameError(problem);
-  if (problem) {
-    $('name').focus();
-    return;
-  }
-  storeName(name);
-  startJoin(name);
+  return prejoin.show(nameError);
 }
 
 // ---- Joining and the class -----------------------------------------------------------------
@@ -304,19 +151,6 @@ async function openConnection() {
   return connection;
 }
 
-/** This browser's random id, so that a kick with "bar" also holds on a shared pupil link. */
-function deviceId() {
-  try {
-    let id = localStorage.getItem(DEVICE_STORAGE_KEY);
-    if (!id) {
-      id = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
-      localStorage.setItem(DEVICE_STORAGE_KEY, id);
-    }
-    return id;
-  } catch {
-    return undefined;
-  }
-}
 
 function wireConnection(conn) {
   conn.on('welcome', onWelcome);
@@ -371,19 +205,18 @@ function onWelcome(msg) {
   classroom.you = msg.you;
   classroom.room = msg.room;
   classroom.resumeToken = msg.resume_token ?? null;
-  $('preview').srcObject = null;
-  micLevel?.stop();
+  prejoin.hide();
   // Pupils come in with their microphone off (a class of thirty open mics is noise); they turn it
   // on when they have something to say.
   if (msg.you.role === 'pupil') {
-    const mic = localTrack('audio');
+    const mic = local.track('audio');
     if (mic) mic.enabled = false;
   }
   showScreen('class-screen');
 
   const selfTile = new Tile(msg.you, { self: true });
   tiles.set(msg.you.id, selfTile);
-  selfTile.setTrack('video', localTrack('video'));
+  selfTile.setTrack('video', local.track('video'));
   for (const participant of msg.participants) addParticipant(participant);
   updateCount();
   controls.snapshot(msg);
@@ -391,7 +224,7 @@ function onWelcome(msg) {
   startMedia();
   setupControls();
   applyRights(msg.you.rights);
-  const message = mediaMessage();
+  const message = local.message();
   if (message) showNotice(message);
   setState('joined');
 }
@@ -404,7 +237,7 @@ const signal = {
 
 function startMedia() {
   stopQuality();
-  session = new MediaSession({ signal, stream: localStream });
+  session = new MediaSession({ signal, stream: local.stream });
   classroom.pc = session.pc;
   classroom.tracks = session.tracks;
   session.addEventListener('track', ({ detail }) => {
@@ -544,7 +377,7 @@ function applyRights(rights) {
   ];
   let changed = false;
   for (const [kind, button, allowed, reason] of rules) {
-    const track = localTrack(kind);
+    const track = local.track(kind);
     if (!allowed && track?.enabled) {
       track.enabled = false;
       changed = true;
@@ -633,11 +466,11 @@ function showSpeaker(id) {
 }
 
 function setupToggle(button, kind) {
-  const track = localTrack(kind);
+  const track = local.track(kind);
   button.disabled = track === null;
   button.setAttribute('aria-pressed', String(track !== null && track.enabled));
   button.addEventListener('click', () => {
-    const current = localTrack(kind);
+    const current = local.track(kind);
     if (!current || classroom.state !== 'joined') return;
     current.enabled = !current.enabled;
     button.setAttribute('aria-pressed', String(current.enabled));
@@ -647,8 +480,8 @@ function setupToggle(button, kind) {
 
 /** Tells the server the mic/camera state; on join only if it differs from what the server assumes. */
 function sendMediaState(onlyIfDifferent) {
-  const audio = localTrack('audio')?.enabled === true;
-  const video = localTrack('video')?.enabled === true;
+  const audio = local.track('audio')?.enabled === true;
+  const video = local.track('video')?.enabled === true;
   const screen = screenTrack !== null;
   const you = classroom.you;
   if (onlyIfDifferent && you && you.audio === audio && you.video === video && Boolean(you.screen) === screen) return;
@@ -660,7 +493,7 @@ function sendMediaState(onlyIfDifferent) {
 function leave() {
   if (classroom.state !== 'joined') return;
   $('leave').disabled = true;
-  for (const track of localStream.getTracks()) track.stop();
+  for (const track of local.stream.getTracks()) track.stop();
   connection.leave();
   // The server says `bye`; if it does not in time, leave anyway.
   setTimeout(() => {
@@ -744,11 +577,11 @@ function endSession(state, text, options = {}) {
   stopQuality();
   session?.close();
   screenTrack?.stop();
-  for (const track of localStream.getTracks()) track.stop();
+  for (const track of local.stream.getTracks()) track.stop();
   for (const tile of tiles.values()) tile.remove();
   tiles.clear();
   connection?.close();
-  $('preview').srcObject = null;
+  prejoin.hide();
   setState(state);
   showStatus(text, { ...options, alert: state === 'error' });
 }
@@ -780,9 +613,6 @@ function enableSound() {
 async function main() {
   applyStrings(document);
   setState('prejoin');
-  $('prejoin-form').addEventListener('submit', onPrejoinSubmit);
-  $('camera-select').addEventListener('change', (e) => switchDevice('video', e.target.value));
-  $('mic-select').addEventListener('change', (e) => switchDevice('audio', e.target.value));
   $('enable-sound').addEventListener('click', enableSound);
   window.addEventListener('pagehide', () => {
     if (classroom.state === 'joined') connection?.leave();
@@ -798,7 +628,7 @@ async function main() {
     return;
   }
   showStatus(STRINGS.askingDevices);
-  await acquireMedia();
+  await local.acquire();
   const name = storedName().trim();
   startJoin(name && !nameProblem(name) ? name : STRINGS.defaultName);
 }
