@@ -312,3 +312,54 @@ export async function waitFirstMedia(participant, expected) {
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+// ---- A connection that can be cut ---------------------------------------------------------
+
+/**
+ * A TCP proxy in front of the server whose connections the test can cut (every open socket
+ * dropped, new ones refused) and restore: a Wi-Fi drop, as the browser sees it, without touching
+ * the media path. Returns `{baseUrl, cut(), restore(), close()}`.
+ */
+export async function startCuttableProxy() {
+  const net = await import('node:net');
+  const target = new URL(harness.baseUrl);
+  const sockets = new Set();
+  let cut = false;
+  const server = net.createServer((client) => {
+    if (cut) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${server.address().port}`,
+    cut() {
+      cut = true;
+      for (const s of sockets) s.destroy();
+    },
+    restore() {
+      cut = false;
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+/** `url` with its origin replaced by `baseUrl` (to go through a proxy). */
+export function via(baseUrl, url) {
+  const u = new URL(url);
+  return new URL(u.pathname + u.search, baseUrl).href;
+}
