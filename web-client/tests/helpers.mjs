@@ -73,9 +73,9 @@ export function useHarness() {
 
 // ---- Server --------------------------------------------------------------------------------
 
-function startServer() {
+function startServer(http = '127.0.0.1:0') {
   return new Promise((resolve, reject) => {
-    const child = spawn(SERVER_BIN, ['--http', '127.0.0.1:0', '--udp-port-base', '0'], {
+    const child = spawn(SERVER_BIN, ['--http', http, '--udp-port-base', '0'], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -88,7 +88,7 @@ function startServer() {
       const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
       harness.serverLog.push(`[server ${stream}] ${plain}`);
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(plain);
-      if (match && harness.baseUrl === null) {
+      if (match && (harness.baseUrl === null || harness.baseUrl === match[1])) {
         harness.baseUrl = match[1];
         clearTimeout(timer);
         resolve(harness.baseUrl);
@@ -121,6 +121,22 @@ function splitLines(stream, onLine) {
   stream.on('end', () => {
     if (pending) onLine(pending);
   });
+}
+
+/**
+ * Stops the server (SIGKILL: a crash or a power cut, not a polite shutdown), waits `downMs`, and
+ * starts a new one on the same address. Everything the old one held in memory is gone.
+ */
+export async function restartServer(downMs) {
+  const child = server;
+  const address = new URL(harness.baseUrl).host;
+  if (child) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+  await sleep(downMs);
+  await startServer(address);
 }
 
 async function stopServer() {

@@ -10,6 +10,7 @@ import {
   createRoom,
   inboundStats,
   openPage,
+  restartServer,
   sleep,
   startCuttableProxy,
   stream,
@@ -89,5 +90,24 @@ test('a browser that refuses the camera and microphone can still join and is tol
     await waitJoined(pupil);
     assert.equal(await pupil.page.isDisabled('#toggle-mic'), true, 'no microphone to turn on');
     assert.match(await pupil.page.textContent('#class-notice-text'), /blocked the camera and microphone/);
+  });
+});
+
+test('after a server restart the page says what happened and what to do, and keeps working', { timeout: 120_000 }, async () => {
+  await withDiagnostics('server restart', async () => {
+    const room = await createRoom();
+    const pupil = await openPage('pupil-restart', `${room.pupil_url}&prejoin=0`);
+    await waitJoined(pupil);
+    await restartServer(2000);
+    // The new server never heard of this class (classes live in memory): the pupil is told so,
+    // with a way back to the start page, instead of a dead page.
+    await waitUntil(pupil, 'a clear message after the restart', () =>
+      window.classroom.state === 'error' && /does not exist or has ended/.test(document.getElementById('status-text').textContent),
+    null, 45_000);
+    assert.equal(await pupil.page.isVisible('#home'), true, 'a link back to the start page');
+    // The page still works: the start page creates a new class.
+    await pupil.page.click('#home');
+    await pupil.page.click('#create-class');
+    await pupil.page.waitForSelector('#links:not([hidden])');
   });
 });
