@@ -8,6 +8,7 @@ use rust_embed::RustEmbed;
 #[folder = "../web-client/"]
 #[include = "*.html"]
 #[include = "js/*.js"]
+#[include = "js/i18n/*.js"]
 #[include = "css/*.css"]
 #[include = "*.svg"]
 #[include = "img/*"]

@@ -4,14 +4,21 @@
 
 import { STRINGS, applyStrings, format } from './strings.js';
 import { ClassroomConnection, FATAL_ERROR_CODES, socketUrl } from './protocol.js';
-import { MediaSession, listDevices, mediaProblem, openLocalMedia, openTrack } from './media.js';
+import { MediaSession } from './media.js';
+import { LocalMedia } from './local-media.js';
+import { Prejoin } from './prejoin.js';
+import { deviceId, nameProblem, storedName } from './identity.js';
+import { Layout } from './layout.js';
 import { Tile } from './tiles.js';
+import { watchQuality } from './quality.js';
+import { ClassControls } from './class-controls.js';
+import { Reconnector } from './reconnect.js';
 
-const NAME_STORAGE_KEY = 'classroom.name';
-const NAME_MAX_CHARS = 64;
 const LEAVE_TIMEOUT_MS = 3000;
 // Errors that mean this link will not work however often it is retried.
-const LINK_ERRORS = new Set(['bad_token', 'token_expired', 'no_such_room']);
+const LINK_ERRORS = new Set(['bad_token', 'token_expired', 'no_such_room', 'barred']);
+/** How long a shown speaker highlight lasts without a new `active_speaker`. */
+const SPEAKER_HIGHLIGHT_MS = 2500;
 // Errors that point at a bug on one side; logged, not shown.
 const QUIET_ERRORS = new Set([
   'bad_json',
@@ -21,6 +28,7 @@ const QUIET_ERRORS = new Set([
   'already_joined',
   'unexpected_answer',
   'binary_not_supported',
+  'no_such_participant',
 ]);
 
 const $ = (id) => document.getElementById(id);
@@ -40,14 +48,34 @@ const classroom = {
 window.classroom = classroom;
 
 const link = parseLink(window.location);
-let localStream = new MediaStream();
-let mediaError = null;
-let mediaTried = false;
+const local = new LocalMedia();
+const prejoin = new Prejoin(local, (name) => startJoin(name), () => classroom.state === 'prejoin');
 let connection = null;
 let session = null;
+let stopQuality = () => {};
 let ended = false;
 /** participant id → Tile, self included. */
 const tiles = new Map();
+const layout = new Layout({
+  stage: $('stage'),
+  grid: $('grid'),
+  pager: { root: $('pager'), previous: $('page-previous'), next: $('page-next'), label: $('page-label') },
+  pageLabel: (page, pages) => format(STRINGS.pageOf, { page, pages }),
+});
+layout.onChange = () => relayout();
+const controls = new ClassControls(classroom, () => connection);
+/** Brings the signalling session back after the socket dropped (see reconnect.js). */
+const reconnector = new Reconnector({
+  connect: () => openConnection(),
+  resume: (conn) => conn.resume({ room: link.room, token: classroom.resumeToken, lastChatSeq: controls.chat.lastSeq }),
+  onWaiting: (waiting) => {
+    $('reconnect-banner').hidden = !waiting;
+    setState(waiting ? 'reconnecting' : 'joined');
+  },
+  onGiveUp: () => endSession('error', STRINGS.connectionLost, { rejoin: true }),
+});
+let screenTrack = null;
+let speakerTimer = null;
 
 /** Room, token and the prejoin flag from the page URL, or null if the link is malformed. */
 function parseLink(location) {
@@ -88,158 +116,10 @@ function showStatus(text, { rejoin = false, home = false, alert = false } = {}) 
   $('home').hidden = !home;
 }
 
-// ---- Local media ---------------------------------------------------------------------------
-
-function localTrack(kind) {
-  return localStream.getTracks().find((t) => t.kind === kind) ?? null;
-}
-
-async function acquireMedia(deviceIds = {}) {
-  for (const track of localStream.getTracks()) track.stop();
-  ({ stream: localStream, error: mediaError } = await openLocalMedia(deviceIds));
-  mediaTried = true;
-}
-
-function problemText(error) {
-  switch (mediaProblem(error)) {
-    case 'insecure':
-      return STRINGS.mediaInsecure;
-    case 'unsupported':
-      return STRINGS.mediaUnsupported;
-    case 'denied':
-      return STRINGS.mediaDenied;
-    case 'not-found':
-      return STRINGS.mediaNotFound;
-    case 'in-use':
-      return STRINGS.mediaInUse;
-    default:
-      return format(STRINGS.mediaOther, { message: (error && error.message) || String(error) });
-  }
-}
-
-/** What to tell the user about missing devices, or '' when both work. */
-function mediaMessage() {
-  const hasAudio = localTrack('audio') !== null;
-  const hasVideo = localTrack('video') !== null;
-  if (hasAudio && hasVideo) return '';
-  if (!hasAudio && !hasVideo) return problemText(mediaError);
-  return hasAudio ? STRINGS.mediaNoCamera : STRINGS.mediaNoMicrophone;
-}
-
-function storedName() {
-  try {
-    return window.localStorage.getItem(NAME_STORAGE_KEY) ?? '';
-  } catch {
-    return ''; // Storage disabled: the user types the name each time.
-  }
-}
-
-function storeName(name) {
-  try {
-    window.localStorage.setItem(NAME_STORAGE_KEY, name);
-  } catch {
-    // Storage disabled: nothing to remember the name with.
-  }
-}
-
-/** The problem with `name` as the server would see it, or '' if it is acceptable. */
-function nameProblem(name) {
-  const chars = Array.from(name.trim()).length;
-  if (chars === 0) return STRINGS.nameRequired;
-  if (chars > NAME_MAX_CHARS) return STRINGS.nameHelp;
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return STRINGS.nameHelp;
-  return '';
-}
-
-// ---- Pre-join screen ---------------------------------------------------------------------
-
-function showMediaProblem(text) {
-  const box = $('media-problem');
-  box.textContent = text;
-  box.hidden = text === '';
-}
-
-function showNameError(text) {
-  const box = $('name-error');
-  box.textContent = text;
-  box.hidden = text === '';
-  $('name').setAttribute('aria-invalid', text === '' ? 'false' : 'true');
-}
-
-async function showPrejoin(nameError = '') {
+function showPrejoin(nameError = '') {
   setState('prejoin');
   showScreen('prejoin-screen');
-  const nameInput = $('name');
-  if (nameInput.value === '') nameInput.value = storedName();
-  showNameError(nameError);
-  if (nameError) nameInput.focus();
-  if (!mediaTried) {
-    showMediaProblem(STRINGS.askingDevices);
-    await acquireMedia();
-  }
-  showPreview();
-  showMediaProblem(mediaMessage());
-  await fillDeviceSelects();
-  if (!nameError) (nameInput.value === '' ? nameInput : $('join')).focus();
-}
-
-async function fillDeviceSelects() {
-  let devices = { audio: [], video: [] };
-  try {
-    devices = await listDevices();
-  } catch (error) {
-    console.warn('classroom: could not list devices', error);
-  }
-  fillSelect($('camera-select'), devices.video, 'video', STRINGS.noCameraOption, STRINGS.camera);
-  fillSelect($('mic-select'), devices.audio, 'audio', STRINGS.noMicrophoneOption, STRINGS.microphone);
-}
-
-function fillSelect(select, devices, kind, noneLabel, kindLabel) {
-  select.replaceChildren();
-  const current = localTrack(kind)?.getSettings().deviceId;
-  devices.forEach((device, index) => {
-    const label = device.label || format(STRINGS.deviceFallbackLabel, { kind: kindLabel, n: index + 1 });
-    select.append(new Option(label, device.deviceId, false, device.deviceId === current));
-  });
-  if (devices.length === 0) select.append(new Option(noneLabel, '', true, true));
-  select.disabled = devices.length === 0;
-}
-
-async function switchDevice(kind, deviceId) {
-  const old = localTrack(kind);
-  if (old) {
-    localStream.removeTrack(old);
-    old.stop();
-  }
-  try {
-    localStream.addTrack(await openTrack(kind, deviceId));
-    mediaError = null;
-  } catch (error) {
-    mediaError = error;
-  }
-  showPreview();
-  showMediaProblem(mediaMessage());
-}
-
-function showPreview() {
-  const video = localTrack('video');
-  $('preview').srcObject = video ? new MediaStream([video]) : null;
-  $('preview').closest('.preview-box').classList.toggle('no-video', video === null);
-}
-
-function onPrejoinSubmit(event) {
-  event.preventDefault();
-  if (classroom.state !== 'prejoin') return;
-  const name = $('name').value.trim();
-  const problem = nameProblem(name);
-  showNameError(problem);
-  if (problem) {
-    $('name').focus();
-    return;
-  }
-  storeName(name);
-  startJoin(name);
+  return prejoin.show(nameError);
 }
 
 // ---- Joining and the class -----------------------------------------------------------------
@@ -252,17 +132,25 @@ async function startJoin(name) {
     connection.join({ room: link.room, token: link.token, name });
     return;
   }
-  connection = new ClassroomConnection(socketUrl(window.location));
-  wireConnection(connection);
   try {
-    await connection.open();
+    await openConnection();
   } catch (error) {
     console.warn('classroom:', error.message);
     // socket-close already ended the session.
     return;
   }
-  connection.join({ room: link.room, token: link.token, name });
+  classroom.name = name;
+  connection.join({ room: link.room, token: link.token, name, device: deviceId() });
 }
+
+/** Opens a new signalling socket, wired to the page, as `connection`. */
+async function openConnection() {
+  connection = new ClassroomConnection(socketUrl(window.location));
+  wireConnection(connection);
+  await connection.open();
+  return connection;
+}
+
 
 function wireConnection(conn) {
   conn.on('welcome', onWelcome);
@@ -273,11 +161,25 @@ function wireConnection(conn) {
   conn.on('participant_joined', (msg) => addParticipant(msg.participant));
   conn.on('participant_left', (msg) => removeParticipant(msg.id));
   conn.on('participant_updated', (msg) => updateParticipant(msg.participant));
+  conn.on('rights', (msg) => applyRights(msg.rights));
+  conn.on('settings', (msg) => controls.settings(msg.settings));
+  conn.on('hands', (msg) => controls.hands(msg.queue));
+  conn.on('chat', (msg) => controls.chatEntry(msg));
+  conn.on('lobby', (msg) => controls.lobby(msg.waiting));
+  conn.on('lobby_waiting', onLobbyWaiting);
+  conn.on('reconnecting', (msg) => markReconnecting(msg.id, true));
+  conn.on('reconnected', (msg) => markReconnecting(msg.id, false));
+  conn.on('resumed', onResumed);
+  conn.on('active_speaker', (msg) => showSpeaker(msg.participant));
   conn.on('error', onServerError);
   conn.on('bye', onBye);
   conn.on('socket-close', (info) => {
-    if (!ended) {
-      console.warn(`classroom: signalling socket closed (code ${info.code})`);
+    if (conn !== connection || ended) return;
+    console.warn(`classroom: signalling socket closed (code ${info.code})`);
+    // A class we were in survives a dropped socket for a grace period: try to resume.
+    if ((classroom.state === 'joined' || classroom.state === 'reconnecting') && classroom.resumeToken) {
+      reconnector.start();
+    } else if (classroom.state !== 'reconnecting') {
       endSession('error', STRINGS.connectionLost, { rejoin: true });
     }
   });
@@ -293,27 +195,63 @@ function summarize(msg) {
   return JSON.stringify(sdp === undefined ? rest : { ...rest, sdp: `${sdp.length} bytes` });
 }
 
+function onLobbyWaiting() {
+  setState('lobby');
+  showStatus(STRINGS.lobbyWaiting);
+}
+
 function onWelcome(msg) {
-  if (classroom.state !== 'joining') return;
+  if (classroom.state !== 'joining' && classroom.state !== 'lobby') return;
   classroom.you = msg.you;
-  $('preview').srcObject = null;
+  classroom.room = msg.room;
+  classroom.resumeToken = msg.resume_token ?? null;
+  prejoin.hide();
+  // Pupils come in with their microphone off (a class of thirty open mics is noise); they turn it
+  // on when they have something to say.
+  if (msg.you.role === 'pupil') {
+    const mic = local.track('audio');
+    if (mic) mic.enabled = false;
+  }
   showScreen('class-screen');
 
   const selfTile = new Tile(msg.you, { self: true });
   tiles.set(msg.you.id, selfTile);
-  $('grid').append(selfTile.element);
-  selfTile.setTrack('video', localTrack('video'));
+  selfTile.setTrack('video', local.track('video'));
   for (const participant of msg.participants) addParticipant(participant);
+  updateCount();
+  controls.snapshot(msg);
 
-  session = new MediaSession({ signal: connection, stream: localStream });
+  startMedia();
+  setupControls();
+  applyRights(msg.you.rights);
+  const message = local.message();
+  if (message) showNotice(message);
+  setState('joined');
+}
+
+/** The media session through whichever socket is current (it changes when we reconnect). */
+const signal = {
+  sendOffer: (sdp, sources) => connection.sendOffer(sdp, sources),
+  sendAnswer: (sdp) => connection.sendAnswer(sdp),
+};
+
+function startMedia() {
+  stopQuality();
+  session = new MediaSession({ signal, stream: local.stream });
   classroom.pc = session.pc;
   classroom.tracks = session.tracks;
   session.addEventListener('track', ({ detail }) => {
-    const tile = tiles.get(detail.participant);
+    const tile = detail.source === 'screen' ? screenTile(detail.participant) : tiles.get(detail.participant);
     if (tile) tile.setTrack(detail.kind, detail.track);
     else console.warn(`classroom: a track for unknown participant ${detail.participant}`);
+    if (detail.source === 'screen') relayout();
   });
   session.addEventListener('track-ended', ({ detail }) => {
+    if (detail.source === 'screen') {
+      removeTile(`${detail.participant}/screen`);
+      relayout();
+      return;
+    }
     const tile = tiles.get(detail.participant);
     if (tile && tile.track(detail.kind) === detail.track) tile.setTrack(detail.kind, null);
   });
@@ -323,11 +261,27 @@ function onWelcome(msg) {
     else if (detail.state === 'connected') hideNotice(STRINGS.mediaFailed);
   });
   session.start();
+  stopQuality = watchQuality(session.pc, session.tracks, classroom.you.id, (marks) => {
+    for (const [id, tile] of tiles) tile.setQuality(marks.get(id) ?? 'unknown');
+  });
+}
 
-  setupControls();
-  const message = mediaMessage();
-  if (message) showNotice(message);
-  setState('joined');
+/** The tile showing `participant`'s shared screen (made on first use). */
+function screenTile(participant) {
+  const id = `${participant}/screen`;
+  let tile = tiles.get(id);
+  const owner = classroom.participants.get(participant);
+  if (!tile && owner) {
+    tile = new Tile({ ...owner, id, name: format(STRINGS.screenOf, { name: owner.name }) }, { onAutoplayBlocked });
+    tile.element.classList.add('screen');
+    tiles.set(id, tile);
+  }
+  return tile;
+}
+
+function removeTile(id) {
+  tiles.get(id)?.remove();
+  tiles.delete(id);
 }
 
 function addParticipant(participant) {
@@ -337,49 +291,186 @@ function addParticipant(participant) {
   if (tile) {
     tile.update(participant);
   } else {
-    tile = new Tile(participant, { onAutoplayBlocked });
+    tile = new Tile(participant, { onAutoplayBlocked, onPin: togglePin });
     tiles.set(participant.id, tile);
-    // The teacher's tile comes first, the others in order of arrival.
-    if (participant.role === 'teacher') $('grid').prepend(tile.element);
-    else $('grid').append(tile.element);
   }
   updateCount();
 }
 
+function togglePin(id) {
+  layout.pinned = layout.pinned === id ? null : id;
+  for (const [tileId, tile] of tiles) tile.setPinned(tileId === layout.pinned);
+  relayout();
+}
+
+/** Puts every tile where it belongs: self first, then teachers, then the others by arrival. */
+function relayout() {
+  if (!classroom.you) return;
+  const rank = (id, tile) => (id === classroom.you.id ? 0 : tile.participant.role === 'teacher' ? 1 : 2);
+  const entries = [...tiles]
+    .map(([id, tile], order) => ({ id, tile, order }))
+    .sort((a, b) => rank(a.id, a.tile) - rank(b.id, b.tile) || a.order - b.order)
+    .map(({ id, tile }) => ({
+      id,
+      role: tile.participant.role,
+      self: id === classroom.you.id,
+      screen: id.endsWith('/screen'),
+      element: tile.element,
+    }));
+  layout.render(entries, classroom.you.role);
+}
+
 function removeParticipant(id) {
   classroom.participants.delete(id);
-  const tile = tiles.get(id);
-  if (tile) tile.remove();
-  tiles.delete(id);
+  removeTile(id);
+  removeTile(`${id}/screen`);
+  if (layout.pinned === id) layout.pinned = null;
   updateCount();
 }
 
 function updateParticipant(participant) {
   if (classroom.you && participant.id === classroom.you.id) {
-    classroom.you = participant;
-    tiles.get(participant.id)?.update(participant);
+    const promoted = participant.role !== classroom.you.role;
+    classroom.you = { ...classroom.you, ...participant };
+    tiles.get(participant.id)?.update(classroom.you);
+    if (promoted) relayout();
+    controls.render();
     return;
   }
   if (classroom.participants.has(participant.id)) addParticipant(participant);
 }
 
 function updateCount() {
+  relayout();
+  controls.render();
   $('participant-count').textContent = format(STRINGS.participantsCount, { n: classroom.participants.size + 1 });
 }
 
+let controlsWired = false;
+
 function setupControls() {
+  sendMediaState(true);
+  if (controlsWired) return;
+  controlsWired = true;
   setupToggle($('toggle-mic'), 'audio');
   setupToggle($('toggle-camera'), 'video');
   $('leave').addEventListener('click', leave);
-  sendMediaState(true);
+  $('share-screen').addEventListener('click', toggleScreenShare);
+  $('toggle-panel').addEventListener('click', () => {
+    const panel = $('side-panel');
+    panel.hidden = !panel.hidden;
+    $('toggle-panel').setAttribute('aria-pressed', String(!panel.hidden));
+    if (!panel.hidden) controls.chat.markRead();
+  });
+}
+
+/**
+ * Follows the rights the server gives us: a right taken away turns that device off here too and
+ * disables its button with the reason; a right given back lets the user turn it on again.
+ */
+function applyRights(rights) {
+  if (!rights || !classroom.you) return;
+  classroom.you = { ...classroom.you, rights };
+  const rules = [
+    ['audio', $('toggle-mic'), rights.mic, STRINGS.micNotAllowed],
+    ['video', $('toggle-camera'), rights.camera, STRINGS.cameraNotAllowed],
+  ];
+  let changed = false;
+  for (const [kind, button, allowed, reason] of rules) {
+    const track = local.track(kind);
+    if (!allowed && track?.enabled) {
+      track.enabled = false;
+      changed = true;
+    }
+    button.disabled = track === null || !allowed;
+    button.setAttribute('aria-pressed', String(track !== null && track.enabled));
+    button.title = allowed ? '' : reason;
+    if (allowed) button.removeAttribute('aria-description');
+    else button.setAttribute('aria-description', reason);
+  }
+  const share = $('share-screen');
+  share.hidden = !rights.screen || typeof navigator.mediaDevices?.getDisplayMedia !== 'function';
+  if (!rights.screen && screenTrack) stopScreenShare();
+  if (changed) sendMediaState(false);
+  controls.render();
+}
+
+async function toggleScreenShare() {
+  if (screenTrack) {
+    stopScreenShare();
+    return;
+  }
+  try {
+    const stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+    screenTrack = stream.getVideoTracks()[0] ?? null;
+  } catch (error) {
+    // The user closed the browser's picker: nothing to say.
+    if (error.name !== 'NotAllowedError') showNotice(format(STRINGS.screenFailed, { message: error.message }));
+    return;
+  }
+  if (!screenTrack) return;
+  // The browser's own "Stop sharing" bar ends the track.
+  screenTrack.addEventListener('ended', () => stopScreenShare());
+  await session.startScreen(screenTrack);
+  $('share-screen').setAttribute('aria-pressed', 'true');
+  sendMediaState(false);
+}
+
+function stopScreenShare() {
+  if (!screenTrack) return;
+  screenTrack.stop();
+  screenTrack = null;
+  session?.stopScreen();
+  $('share-screen').setAttribute('aria-pressed', 'false');
+  sendMediaState(false);
+}
+
+function markReconnecting(id, reconnecting) {
+  const participant = classroom.participants.get(id);
+  if (!participant) return;
+  classroom.participants.set(id, { ...participant, reconnecting });
+  tiles.get(id)?.element.classList.toggle('reconnecting', reconnecting);
+  controls.render();
+}
+
+/** The server let us back in after a dropped socket: catch up, then mend the media if needed. */
+function onResumed(msg) {
+  reconnector.succeeded();
+  classroom.you = msg.you;
+  classroom.resumeToken = msg.resume_token ?? classroom.resumeToken;
+  const present = new Set(msg.participants.map((p) => p.id));
+  for (const id of [...classroom.participants.keys()]) if (!present.has(id)) removeParticipant(id);
+  for (const participant of msg.participants) addParticipant(participant);
+  tiles.get(msg.you.id)?.update(msg.you);
+  controls.snapshot(msg);
+  applyRights(msg.you.rights);
+  if (msg.media === 'restart') {
+    // The server freed our media session meanwhile: a new one, with every track announced again.
+    for (const [id, tile] of tiles) if (id.endsWith('/screen')) removeTile(id);
+    for (const tile of tiles.values()) if (tile !== tiles.get(msg.you.id)) tile.setTrack('video', null);
+    session?.close();
+    startMedia();
+    if (screenTrack) session.startScreen(screenTrack);
+  } else {
+    session?.restartIce();
+  }
+  sendMediaState(false);
+}
+
+function showSpeaker(id) {
+  for (const [tileId, tile] of tiles) tile.element.classList.toggle('speaking', tileId === id);
+  clearTimeout(speakerTimer);
+  speakerTimer = setTimeout(() => {
+    for (const tile of tiles.values()) tile.element.classList.remove('speaking');
+  }, SPEAKER_HIGHLIGHT_MS);
 }
 
 function setupToggle(button, kind) {
-  const track = localTrack(kind);
+  const track = local.track(kind);
   button.disabled = track === null;
   button.setAttribute('aria-pressed', String(track !== null && track.enabled));
   button.addEventListener('click', () => {
-    const current = localTrack(kind);
+    const current = local.track(kind);
     if (!current || classroom.state !== 'joined') return;
     current.enabled = !current.enabled;
     button.setAttribute('aria-pressed', String(current.enabled));
@@ -389,19 +480,20 @@ function setupToggle(button, kind) {
 
 /** Tells the server the mic/camera state; on join only if it differs from what the server assumes. */
 function sendMediaState(onlyIfDifferent) {
-  const audio = localTrack('audio')?.enabled === true;
-  const video = localTrack('video')?.enabled === true;
+  const audio = local.track('audio')?.enabled === true;
+  const video = local.track('video')?.enabled === true;
+  const screen = screenTrack !== null;
   const you = classroom.you;
-  if (onlyIfDifferent && you && you.audio === audio && you.video === video) return;
-  connection.sendMediaState({ audio, video });
-  classroom.you = { ...you, audio, video };
+  if (onlyIfDifferent && you && you.audio === audio && you.video === video && Boolean(you.screen) === screen) return;
+  connection.sendMediaState({ audio, video, screen });
+  classroom.you = { ...you, audio, video, screen };
   tiles.get(you.id)?.update(classroom.you);
 }
 
 function leave() {
   if (classroom.state !== 'joined') return;
   $('leave').disabled = true;
-  for (const track of localStream.getTracks()) track.stop();
+  for (const track of local.stream.getTracks()) track.stop();
   connection.leave();
   // The server says `bye`; if it does not in time, leave anyway.
   setTimeout(() => {
@@ -420,6 +512,18 @@ function onBye({ reason }) {
     case 'media_failed':
       endSession('error', STRINGS.byeMediaFailed, { rejoin: true });
       break;
+    case 'kicked':
+      endSession('error', STRINGS.byeKicked, { home: true });
+      break;
+    case 'class_ended':
+      endSession('left', STRINGS.byeClassEnded, { home: true });
+      break;
+    case 'denied':
+      endSession('error', STRINGS.byeDenied, { home: true });
+      break;
+    case 'replaced':
+      endSession('left', STRINGS.byeReplaced, {});
+      break;
     default:
       endSession('left', format(STRINGS.byeOther, { reason }), { rejoin: true });
   }
@@ -427,7 +531,11 @@ function onBye({ reason }) {
 
 function onServerError({ code, message }) {
   const text = format(STRINGS.errors[code] ?? STRINGS.errors.other, { code, message });
-  if (code === 'renegotiation_busy') {
+  if (code === 'bad_resume_token' && reconnector.active) {
+    // The server no longer knows us (it restarted, or the grace period ran out): join afresh.
+    reconnector.succeeded();
+    rejoinFresh();
+  } else if (code === 'renegotiation_busy') {
     session?.handleBusy();
   } else if (code === 'bad_name' && classroom.state === 'joining') {
     showPrejoin(text);
@@ -444,16 +552,36 @@ function onServerError({ code, message }) {
   }
 }
 
+/** Joins again from scratch on a new socket, keeping our devices (the page keeps working). */
+function rejoinFresh() {
+  stopQuality();
+  session?.close();
+  session = null;
+  screenTrack?.stop();
+  screenTrack = null;
+  for (const tile of tiles.values()) tile.remove();
+  tiles.clear();
+  classroom.participants.clear();
+  classroom.you = null;
+  classroom.resumeToken = null;
+  setState('joining');
+  showStatus(STRINGS.joining);
+  connection.join({ room: link.room, token: link.token, name: classroom.name ?? STRINGS.defaultName, device: deviceId() });
+}
+
 /** Ends the session for good: media stopped, socket closed, a message and a way back. */
 function endSession(state, text, options = {}) {
   if (ended) return;
   ended = true;
+  reconnector.stop();
+  stopQuality();
   session?.close();
-  for (const track of localStream.getTracks()) track.stop();
+  screenTrack?.stop();
+  for (const track of local.stream.getTracks()) track.stop();
   for (const tile of tiles.values()) tile.remove();
   tiles.clear();
   connection?.close();
-  $('preview').srcObject = null;
+  prejoin.hide();
   setState(state);
   showStatus(text, { ...options, alert: state === 'error' });
 }
@@ -485,9 +613,6 @@ function enableSound() {
 async function main() {
   applyStrings(document);
   setState('prejoin');
-  $('prejoin-form').addEventListener('submit', onPrejoinSubmit);
-  $('camera-select').addEventListener('change', (e) => switchDevice('video', e.target.value));
-  $('mic-select').addEventListener('change', (e) => switchDevice('audio', e.target.value));
   $('enable-sound').addEventListener('click', enableSound);
   window.addEventListener('pagehide', () => {
     if (classroom.state === 'joined') connection?.leave();
@@ -503,7 +628,7 @@ async function main() {
     return;
   }
   showStatus(STRINGS.askingDevices);
-  await acquireMedia();
+  await local.acquire();
   const name = storedName().trim();
   startJoin(name && !nameProblem(name) ? name : STRINGS.defaultName);
 }

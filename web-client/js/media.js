@@ -125,9 +125,11 @@ export class MediaSession extends EventTarget {
   #needOffer = false;
   #retryTimer = null;
   #closed = false;
+  /** Our sending transceivers by source ('mic' | 'camera' | 'screen'), for the offer's `sources`. */
+  #publishing = {};
 
   /**
-   * @param {{signal: {sendOffer(sdp: string): void, sendAnswer(sdp: string): void},
+   * @param {{signal: {sendOffer(sdp: string, sources: object): void, sendAnswer(sdp: string): void},
    *          stream: MediaStream, log?: Console}} options
    */
   constructor({ signal, stream, log = console }) {
@@ -146,12 +148,42 @@ export class MediaSession extends EventTarget {
   start() {
     for (const kind of KINDS) {
       const track = this.#stream.getTracks().find((t) => t.kind === kind);
-      this.pc.addTransceiver(track ?? kind, {
+      this.#publishing[kind === 'audio' ? 'mic' : 'camera'] = this.pc.addTransceiver(track ?? kind, {
         direction: track ? 'sendonly' : 'inactive',
         streams: [this.#stream],
       });
     }
     this.#enqueue('initial offer', () => this.#sendOffer());
+  }
+
+  /**
+   * Publishes `track` (from getDisplayMedia) as our screen share, beside the camera; the
+   * transceiver is kept and reused for the next share.
+   */
+  async startScreen(track) {
+    const existing = this.#publishing.screen;
+    if (existing) {
+      await existing.sender.replaceTrack(track);
+      existing.direction = 'sendonly';
+    } else {
+      this.#publishing.screen = this.pc.addTransceiver(track, { direction: 'sendonly' });
+    }
+    this.renegotiate();
+  }
+
+  /** Stops publishing the screen share (the m-line goes inactive, ready for the next one). */
+  async stopScreen() {
+    const screen = this.#publishing.screen;
+    if (!screen || screen.direction === 'inactive') return;
+    await screen.sender.replaceTrack(null);
+    screen.direction = 'inactive';
+    this.renegotiate();
+  }
+
+  /** After the network changed or the socket came back: new ICE credentials, same session. */
+  restartIce() {
+    this.pc.restartIce();
+    this.renegotiate();
   }
 
   /** Offers again (after a change to what we publish); deferred while an offer is pending. */
@@ -162,11 +194,12 @@ export class MediaSession extends EventTarget {
     });
   }
 
-  /** Server `track_added`: the m-line `mid` will carry `participant`'s `kind` track. */
-  trackAdded({ mid, participant, kind }) {
+  /** Server `track_added`: the m-line `mid` will carry `participant`'s `kind` track of `source`. */
+  trackAdded({ mid, participant, kind, source }) {
     const previous = this.tracks.get(mid);
     if (previous && previous.track) this.#emit('track-ended', { mid, ...previous });
-    this.tracks.set(mid, { participant, kind, track: null });
+    const fallback = kind === 'audio' ? 'mic' : 'camera';
+    this.tracks.set(mid, { participant, kind, source: source ?? fallback, track: null });
     // A reused m-line that keeps receiving fires no new `track` event: attach what is there now.
     this.#reconcile();
   }
@@ -258,7 +291,16 @@ export class MediaSession extends EventTarget {
     this.#currentOffer = this.#offerSeq;
     this.#awaitingReply.push(this.#offerSeq);
     this.#needOffer = false;
-    this.#signal.sendOffer(sdpForServer(this.pc.localDescription.sdp));
+    this.#signal.sendOffer(sdpForServer(this.pc.localDescription.sdp), this.#sources());
+  }
+
+  /** mid → source of what we publish, so the server knows a screen from a camera. */
+  #sources() {
+    const sources = {};
+    for (const [source, transceiver] of Object.entries(this.#publishing)) {
+      if (transceiver.mid !== null) sources[transceiver.mid] = source;
+    }
+    return sources;
   }
 
   #enqueue(what, step) {

@@ -14,6 +14,16 @@ export const SERVER_MESSAGE_TYPES = Object.freeze([
   'participant_joined',
   'participant_left',
   'participant_updated',
+  'rights',
+  'settings',
+  'hands',
+  'chat',
+  'lobby_waiting',
+  'lobby',
+  'reconnecting',
+  'reconnected',
+  'resumed',
+  'active_speaker',
   'error',
   'bye',
   'pong',
@@ -44,6 +54,26 @@ export const FATAL_ERROR_CODES = Object.freeze(
     'message_too_large',
   ]),
 );
+
+/**
+ * The teacher's actions, by message type, with the field naming their target participant (or
+ * null). The server checks every one; the client only offers them to teachers.
+ */
+export const TEACHER_ACTIONS = Object.freeze({
+  mute: 'participant',
+  mute_all: null,
+  camera_off: 'participant',
+  stop_screen: 'participant',
+  kick: 'participant',
+  give_floor: 'participant',
+  take_floor: 'participant',
+  promote: 'participant',
+  demote: 'participant',
+  admit: 'participant',
+  deny: 'participant',
+  lower_all_hands: null,
+  end_class: null,
+});
 
 /** The signalling socket URL for a page at `location`: same host, `wss:` under HTTPS. */
 export function socketUrl(location) {
@@ -110,14 +140,48 @@ export class ClassroomConnection extends EventTarget {
     return () => this.removeEventListener(type, listener);
   }
 
-  /** `join`: the first message. Sent again after a `bad_name` error. */
-  join({ room, token, name }) {
-    this.#send({ type: 'join', version: PROTOCOL_VERSION, room, token, name });
+  /**
+   * `join`: the first message. Sent again after a `bad_name` error. `device` is this browser's
+   * random id (kept in its storage), so that a teacher's "kick and bar" also holds on a shared link.
+   */
+  join({ room, token, name, device }) {
+    this.#send({ type: 'join', version: PROTOCOL_VERSION, room, token, name, device });
   }
 
-  /** `offer`: the client's (re)negotiation offer. */
-  sendOffer(sdp) {
-    this.#send({ type: 'offer', sdp });
+  /** `resume`: instead of `join` after the socket dropped; the server replays missed chat. */
+  resume({ room, token, lastChatSeq }) {
+    this.#send({ type: 'resume', version: PROTOCOL_VERSION, room, token, last_chat_seq: lastChatSeq });
+  }
+
+  /** `offer`: the client's (re)negotiation offer; `sources` maps a mid to mic/camera/screen. */
+  sendOffer(sdp, sources = {}) {
+    this.#send({ type: 'offer', sdp, sources });
+  }
+
+  /** `raise_hand` / `lower_hand` (own hand; a teacher may name a participant). */
+  raiseHand() {
+    this.#send({ type: 'raise_hand' });
+  }
+
+  lowerHand(participant = null) {
+    this.#send(participant === null ? { type: 'lower_hand' } : { type: 'lower_hand', participant });
+  }
+
+  /** `chat`: a message to the whole class. */
+  sendChat(text) {
+    this.#send({ type: 'chat', text });
+  }
+
+  /** A teacher action of TEACHER_ACTIONS, with its target if it has one, and extra fields. */
+  teacherAction(type, participant = null, extra = {}) {
+    if (!(type in TEACHER_ACTIONS)) throw new Error(`not a teacher action: ${type}`);
+    const field = TEACHER_ACTIONS[type];
+    this.#send({ type, ...(field ? { [field]: participant } : {}), ...extra });
+  }
+
+  /** `set_settings`: the class settings a teacher changes (any subset). */
+  setSettings(patch) {
+    this.#send({ type: 'set_settings', ...patch });
   }
 
   /** `answer`: the answer to the server's last `offer`. */
@@ -125,9 +189,9 @@ export class ClassroomConnection extends EventTarget {
     this.#send({ type: 'answer', sdp });
   }
 
-  /** `media_state`: the mic and camera are on (`true`) or off. */
-  sendMediaState({ audio, video }) {
-    this.#send({ type: 'media_state', audio: Boolean(audio), video: Boolean(video) });
+  /** `media_state`: the mic, camera and screen share are on (`true`) or off. */
+  sendMediaState({ audio, video, screen = false }) {
+    this.#send({ type: 'media_state', audio: Boolean(audio), video: Boolean(video), screen: Boolean(screen) });
   }
 
   /** `leave`: the server answers `bye` and closes. */

@@ -1,114 +1,41 @@
-// Every user-visible string of the web client, in one place so that a translation is one more object
-// of the same shape. Static HTML carries `data-text="key"` (textContent) or `data-label="key"`
-// (aria-label) attributes, filled by `applyStrings`; the English text in the HTML is only a fallback.
+// Every user-visible string of the web client lives in `i18n/<lang>.js`, one catalogue per language
+// with the same keys; this module picks the catalogue the browser prefers (French when it comes
+// first, English otherwise). Static HTML carries `data-text="key"` (textContent) or
+// `data-label="key"` (aria-label) attributes, filled by `applyStrings`; the English text in the
+// HTML is only a fallback.
 
-export const STRINGS = {
-  appName: 'Classroom',
+import { EN } from './i18n/en.js';
+import { FR } from './i18n/fr.js';
 
-  // Landing page
-  landingTitle: 'Classroom',
-  landingIntro:
-    'A virtual classroom that runs on your own server. Create a class, keep the teacher link for ' +
-    'yourself, and share the pupil link with your class.',
-  landingPrivacy:
-    'Nothing leaves this server: no tracker, no external font, no third-party service. ' +
-    'Whoever has a link can join with it, so share each link only with the people it is meant for.',
-  createClass: 'Create a class',
-  creating: 'Creating…',
-  teacherLink: 'Teacher link',
-  teacherLinkHelp: 'Keep this one for yourself: it joins as teacher.',
-  pupilLink: 'Pupil link',
-  pupilLinkHelp: 'Share this one with your pupils.',
-  copy: 'Copy',
-  copied: 'Copied',
-  copyFailed: 'Select the link and copy it by hand',
-  copyTeacherLink: 'Copy teacher link',
-  copyPupilLink: 'Copy pupil link',
-  createFailed: 'The class could not be created: {message}',
-  createFailedNetwork: 'The server could not be reached. Check your connection and try again.',
+/** The catalogues, by primary language subtag. */
+export const CATALOGS = { en: EN, fr: FR };
 
-  // Pre-join screen
-  prejoinTitle: 'Get ready to join',
-  camera: 'Camera',
-  microphone: 'Microphone',
-  yourName: 'Your name',
-  nameHelp: 'Shown to the others in the class (up to 64 characters).',
-  nameRequired: 'Enter your name to join.',
-  join: 'Join',
-  previewLabel: 'Your camera preview',
-  noCameraOption: 'No camera',
-  noMicrophoneOption: 'No microphone',
-  deviceFallbackLabel: '{kind} {n}',
-  defaultName: 'Guest',
-  askingDevices: 'Asking for your camera and microphone…',
+/** The first language of `preferred` (BCP 47 tags, best first) that has a catalogue, else `en`. */
+export function pickLanguage(preferred) {
+  for (const tag of preferred ?? []) {
+    const primary = String(tag).toLowerCase().split('-')[0];
+    if (primary in CATALOGS) return primary;
+  }
+  return 'en';
+}
 
-  // Media problems
-  mediaDenied:
-    'Your browser blocked the camera and microphone. You can still join, but the others will not see ' +
-    'or hear you. To fix it, allow the camera and microphone in the site settings (the icon left of ' +
-    'the address) and reload the page.',
-  mediaNotFound:
-    'No camera or microphone was found. You can still join to watch and listen. Plug one in and ' +
-    'reload the page to be seen or heard.',
-  mediaInUse:
-    'Your camera or microphone is used by another program. Close that program and reload the page, ' +
-    'or join without it.',
-  mediaInsecure:
-    'This page is not served over HTTPS, so the browser does not allow the camera and microphone. ' +
-    'You can still join to watch and listen; ask the administrator to serve the site over HTTPS.',
-  mediaUnsupported:
-    'This browser cannot do video calls. Use a recent Firefox, Chrome, Edge or Safari.',
-  mediaOther: 'The camera or microphone could not be started ({message}). You can still join without it.',
-  mediaNoCamera: 'No camera is available: the others will hear you but not see you.',
-  mediaNoMicrophone: 'No microphone is available: the others will see you but not hear you.',
+/** The page's language: `?lang=` wins (for a shared screen or a test), then the browser's list. */
+function pageLanguage() {
+  if (typeof location !== 'undefined') {
+    const forced = new URLSearchParams(location.search).get('lang');
+    if (forced && forced in CATALOGS) return forced;
+  }
+  const nav = typeof navigator !== 'undefined' ? navigator : {};
+  return pickLanguage(nav.languages?.length ? nav.languages : [nav.language]);
+}
 
-  // Class screen
-  joining: 'Joining the class…',
-  you: '{name} (you)',
-  roleTeacher: 'Teacher',
-  rolePupil: 'Pupil',
-  micOff: 'Microphone off',
-  cameraOff: 'Camera off',
-  toggleMic: 'Microphone',
-  toggleCamera: 'Camera',
-  leave: 'Leave',
-  participantsCount: '{n} in the class',
-  participants: 'Participants',
-  controls: 'Class controls',
-  enableSound: 'Turn on sound',
-  soundBlocked: 'The browser paused the sound of the class until you click.',
-  mediaFailed:
-    'The audio and video connection failed. A firewall may block UDP traffic to the server; ' +
-    'ask the administrator, or try another network.',
-  connectionLost: 'The connection to the server was lost. Reload the page to join again.',
-  rejoin: 'Join again',
-  backToStart: 'Back to the start page',
+/** The language in use on this page. */
+export const LANGUAGE = pageLanguage();
 
-  // End of session (bye reasons)
-  byeLeft: 'You left the class.',
-  byeMediaFailed:
-    'The server ended the session because the audio and video connection failed. Reload the page to try again.',
-  byeShuttingDown: 'The server is restarting. Wait a moment, then reload the page to join again.',
-  byeOther: 'The session ended ({reason}).',
+/** The strings of the page's language. */
+export const STRINGS = CATALOGS[LANGUAGE];
 
-  // Link problems (before talking to the server)
-  badLink: 'This link is incomplete: it must look like /class/<room>?token=<token>. Ask for the link again.',
-
-  // Server error codes
-  errors: {
-    bad_token: 'This link is not valid for this class. Ask your teacher for the link again.',
-    token_expired: 'This link has expired. Ask your teacher for a new one.',
-    no_such_room: 'This class does not exist or has ended.',
-    room_full: 'This class is full. Try again later or ask your teacher.',
-    unsupported_version: 'This page is out of date. Reload it (Ctrl+Shift+R) to get the new version.',
-    bad_name: 'The server refused this name: {message}. Choose another one.',
-    message_too_large: 'A message was too large for the server. Reload the page.',
-    no_usable_codec:
-      'Your browser and the server have no audio or video format in common. Use a recent Firefox, Chrome, Edge or Safari.',
-    bad_sdp: 'The audio and video setup was refused by the server ({message}).',
-    other: 'The server reported a problem: {message} ({code}).',
-  },
-};
+if (typeof document !== 'undefined') document.documentElement.lang = LANGUAGE;
 
 /** Replaces `{key}` placeholders of `template` by the matching values of `values`. */
 export function format(template, values = {}) {

@@ -44,16 +44,19 @@ export class Tile {
   #avatar;
   #micOff;
   #cameraOff;
+  #quality;
   #self;
   #tracks = { audio: null, video: null };
   #participant;
   #onAutoplayBlocked;
+  #pin = null;
 
   /**
    * @param {{id: string, name: string, role: string, audio: boolean, video: boolean}} participant
-   * @param {{self?: boolean, onAutoplayBlocked?: () => void}} [options]
+   * @param {{self?: boolean, onAutoplayBlocked?: () => void, onPin?: (id: string) => void}} [options]
+   *   `onPin` adds a button that shows this participant large (and back).
    */
-  constructor(participant, { self = false, onAutoplayBlocked = () => {} } = {}) {
+  constructor(participant, { self = false, onAutoplayBlocked = () => {}, onPin = null } = {}) {
     this.#self = self;
     this.#onAutoplayBlocked = onAutoplayBlocked;
     this.element = element('figure', self ? 'tile self' : 'tile');
@@ -80,15 +83,46 @@ export class Tile {
     this.#cameraOff.append(icon('camera-off'));
     this.#cameraOff.setAttribute('role', 'img');
     this.#cameraOff.setAttribute('aria-label', STRINGS.cameraOff);
-    caption.append(this.#name, this.#role, this.#micOff, this.#cameraOff);
+    // Three bars filled by CSS from `data-quality`; the label says it in words.
+    this.#quality = element('span', 'quality');
+    this.#quality.setAttribute('role', 'img');
+    for (let i = 0; i < 3; i += 1) this.#quality.append(element('span', 'bar'));
+    caption.append(this.#name, this.#role, this.#micOff, this.#cameraOff, this.#quality);
 
     this.element.append(this.#video, this.#avatar, caption);
+    if (onPin) {
+      this.#pin = element('button', 'tile-action pin');
+      this.#pin.type = 'button';
+      this.#pin.append(icon('pin'));
+      this.#pin.setAttribute('aria-pressed', 'false');
+      this.#pin.addEventListener('click', () => onPin(this.#participant.id));
+      this.element.append(this.#pin);
+    }
     if (!self) {
       this.#audio = element('audio');
       this.#audio.autoplay = true;
       this.element.append(this.#audio);
     }
     this.update(participant);
+    this.setQuality('unknown');
+  }
+
+  /** Shows whether this tile is the one pinned large (its button then unpins). */
+  setPinned(pinned) {
+    if (!this.#pin) return;
+    this.#pin.setAttribute('aria-pressed', String(pinned));
+    const label = format(pinned ? STRINGS.unpin : STRINGS.pin, { name: this.#participant.name });
+    this.#pin.setAttribute('aria-label', label);
+    this.#pin.title = label;
+  }
+
+  /** Shows the connection-quality mark: 'good' | 'fair' | 'poor' | 'unknown'. */
+  setQuality(mark) {
+    this.element.dataset.quality = mark;
+    this.#quality.hidden = mark === 'unknown';
+    const label = STRINGS.quality[mark] ?? STRINGS.quality.unknown;
+    this.#quality.setAttribute('aria-label', label);
+    this.#quality.title = label;
   }
 
   /** The participant data shown (as last updated). */
@@ -105,6 +139,7 @@ export class Tile {
     this.element.dataset.role = participant.role;
     this.#avatar.textContent = initials(participant.name);
     this.#video.setAttribute('aria-label', name);
+    this.setPinned(this.#pin?.getAttribute('aria-pressed') === 'true');
     this.#micOff.hidden = participant.audio !== false;
     this.#cameraOff.hidden = participant.video !== false;
     this.#refreshVideoVisibility();

@@ -283,33 +283,35 @@ test('a pupil turning the mic and camera off is shown so on the teacher’s scre
     const micButton = pupil.page.locator('#toggle-mic');
     const cameraButton = pupil.page.locator('#toggle-camera');
 
-    // Everything on at first.
-    assert.equal(await micButton.getAttribute('aria-pressed'), 'true', 'the mic button starts pressed (on)');
+    // Pupils come in with the microphone off and the camera on.
+    assert.equal(await micButton.getAttribute('aria-pressed'), 'false', 'a pupil\'s mic button starts unpressed (off)');
     assert.equal(await cameraButton.getAttribute('aria-pressed'), 'true', 'the camera button starts pressed (on)');
-    assert.ok(await micOff.isHidden(), 'the teacher sees the pupil’s mic on at first');
+    await micOff.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS }).catch((error) => {
+      throw new Error(`the teacher does not see the newly joined pupil's mic off: ${error.message}`);
+    });
     assert.ok(await cameraOff.isHidden(), 'the teacher sees the pupil’s camera on at first');
 
-    // Mic off: the teacher's tile for the pupil shows "Microphone off".
+    // Mic on: the teacher's tile for the pupil stops showing "Microphone off".
+    await micButton.click();
+    assert.equal(await micButton.getAttribute('aria-pressed'), 'true', 'the mic button is pressed');
+    await micOff.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS }).catch((error) => {
+      throw new Error(`the teacher still sees the pupil's mic off: ${error.message}`);
+    });
+    assert.equal(
+      await teacher.page.evaluate((id) => window.classroom.participants.get(id).audio, pupilInfo.id),
+      true,
+      'the teacher recorded the pupil’s mic as on (participant_updated)',
+    );
+
+    // Mic off again.
     await micButton.click();
     assert.equal(await micButton.getAttribute('aria-pressed'), 'false', 'the mic button is no longer pressed');
     await micOff.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS }).catch((error) => {
       throw new Error(`the teacher does not see the pupil's mic off: ${error.message}`);
     });
     await selfMicOff.waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
-    assert.equal(
-      await teacher.page.evaluate((id) => window.classroom.participants.get(id).audio, pupilInfo.id),
-      false,
-      'the teacher recorded the pupil’s mic as off (participant_updated)',
-    );
     assert.ok(await cameraOff.isHidden(), 'turning the mic off leaves the camera shown as on');
     await teacher.page.screenshot({ path: path.join(ARTIFACTS, 'toggle-teacher-mic-off.png') });
-
-    // Mic on again.
-    await micButton.click();
-    assert.equal(await micButton.getAttribute('aria-pressed'), 'true', 'the mic button is pressed again');
-    await micOff.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS }).catch((error) => {
-      throw new Error(`the teacher still sees the pupil's mic off: ${error.message}`);
-    });
 
     // Camera off: the indicator, and the tile hides the video (shows the avatar).
     await cameraButton.click();

@@ -73,9 +73,9 @@ export function useHarness() {
 
 // ---- Server --------------------------------------------------------------------------------
 
-function startServer() {
+function startServer(http = '127.0.0.1:0') {
   return new Promise((resolve, reject) => {
-    const child = spawn(SERVER_BIN, ['--http', '127.0.0.1:0', '--udp-port-base', '0'], {
+    const child = spawn(SERVER_BIN, ['--http', http, '--udp-port-base', '0'], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -88,7 +88,7 @@ function startServer() {
       const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
       harness.serverLog.push(`[server ${stream}] ${plain}`);
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(plain);
-      if (match && harness.baseUrl === null) {
+      if (match && (harness.baseUrl === null || harness.baseUrl === match[1])) {
         harness.baseUrl = match[1];
         clearTimeout(timer);
         resolve(harness.baseUrl);
@@ -123,6 +123,22 @@ function splitLines(stream, onLine) {
   });
 }
 
+/**
+ * Stops the server (SIGKILL: a crash or a power cut, not a polite shutdown), waits `downMs`, and
+ * starts a new one on the same address. Everything the old one held in memory is gone.
+ */
+export async function restartServer(downMs) {
+  const child = server;
+  const address = new URL(harness.baseUrl).host;
+  if (child) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+  await sleep(downMs);
+  await startServer(address);
+}
+
 async function stopServer() {
   const child = server;
   if (!child) return;
@@ -152,11 +168,15 @@ export async function createRoom() {
 
 // ---- Browser -------------------------------------------------------------------------------
 
-/** Opens `url` in a fresh browser context (own storage, camera and microphone allowed). */
-export async function openPage(label, url) {
+/**
+ * Opens `url` in a fresh browser context (own storage, camera and microphone allowed). `options`
+ * may set the browser's `locale` (its preferred language) and the `viewport`.
+ */
+export async function openPage(label, url, { locale = 'en-US', viewport = { width: 1024, height: 720 } } = {}) {
   const context = await harness.browser.newContext({
     permissions: ['camera', 'microphone'],
-    viewport: { width: 1024, height: 720 },
+    viewport,
+    locale,
   });
   const page = await context.newPage();
   const logs = [];
@@ -307,4 +327,55 @@ export async function waitFirstMedia(participant, expected) {
 
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// ---- A connection that can be cut ---------------------------------------------------------
+
+/**
+ * A TCP proxy in front of the server whose connections the test can cut (every open socket
+ * dropped, new ones refused) and restore: a Wi-Fi drop, as the browser sees it, without touching
+ * the media path. Returns `{baseUrl, cut(), restore(), close()}`.
+ */
+export async function startCuttableProxy() {
+  const net = await import('node:net');
+  const target = new URL(harness.baseUrl);
+  const sockets = new Set();
+  let cut = false;
+  const server = net.createServer((client) => {
+    if (cut) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(Number(target.port), target.hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${server.address().port}`,
+    cut() {
+      cut = true;
+      for (const s of sockets) s.destroy();
+    },
+    restore() {
+      cut = false;
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+/** `url` with its origin replaced by `baseUrl` (to go through a proxy). */
+export function via(baseUrl, url) {
+  const u = new URL(url);
+  return new URL(u.pathname + u.search, baseUrl).href;
 }

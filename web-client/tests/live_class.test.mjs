@@ -24,6 +24,7 @@ import {
   waitFirstMedia,
   waitJoined,
   waitTracks,
+  waitUntil,
   withDiagnostics,
 } from './helpers.mjs';
 
@@ -70,14 +71,18 @@ test('a pupil joins through the pre-join screen with a chosen name', { timeout: 
       { timeout: JOIN_TIMEOUT_MS },
     );
     await page.fill('#name', 'Ada Lovelace');
+    // The fake microphone plays a beep: the level meter must show it before joining.
+    await page.waitForFunction(() => document.getElementById('mic-level').value > 0.1, null, { timeout: 10_000 })
+      .catch((error) => { throw new Error(`the microphone level meter never moved: ${error.message}`); });
     await page.screenshot({ path: path.join(ARTIFACTS, 'prejoin.png') });
     await page.click('#join');
     const you = await waitJoined(pupil);
     assert.equal(you.name, 'Ada Lovelace');
     assert.equal(you.role, 'pupil');
     assert.equal(await page.evaluate(() => localStorage.getItem('classroom.name')), 'Ada Lovelace');
+    assert.equal(await page.getAttribute('#toggle-mic', 'aria-pressed'), 'false', 'pupils join with the mic off');
     await page.click('#toggle-mic');
-    assert.equal(await page.getAttribute('#toggle-mic', 'aria-pressed'), 'false');
+    assert.equal(await page.getAttribute('#toggle-mic', 'aria-pressed'), 'true');
     await page.click('#leave');
     await page.waitForFunction(() => window.classroom.state === 'left', null, { timeout: 10_000 });
     await closePage(pupil);
@@ -165,6 +170,14 @@ test('a teacher and two pupils see and hear each other', { timeout: 180_000 }, a
       })),
     );
     assert.equal(tiles.length, 3, `the teacher sees three tiles: ${JSON.stringify(tiles)}`);
+
+    // Over loopback nothing is lost: each pupil marks the teacher's connection good, in words too.
+    for (const pupil of pupils) {
+      await waitUntil(pupil, 'the teacher\'s tile shows a good connection', (id) =>
+        document.querySelector(`#stage .tile[data-participant="${id}"]`)?.dataset.quality === 'good', teacherInfo.id);
+      const label = await pupil.page.getAttribute(`#stage .tile[data-participant="${teacherInfo.id}"] .quality`, 'aria-label');
+      assert.equal(label, 'Connection: good');
+    }
 
     await teacher.page.screenshot({ path: path.join(ARTIFACTS, 'teacher.png') });
     await pupils[0].page.screenshot({ path: path.join(ARTIFACTS, 'pupil1.png') });
