@@ -164,15 +164,16 @@ impl Rooms {
             .min_by_key(|s| load[*s])
             .unwrap_or_default();
         let id = random_token();
+        let pupil_token = random_token();
         let room = Arc::new(Room {
             key: RoomId(self.next_room.fetch_add(1, Ordering::Relaxed)),
             shard,
             teacher_token: random_token(),
-            pupil_token: random_token(),
+            pupil_token: pupil_token.clone(),
             observer_token: random_token(),
             expires_at: now + self.token_ttl,
             state: Mutex::new(RoomState {
-                class: Class::new(id.clone(), self.class_config),
+                class: Class::new(id.clone(), self.class_config).with_invite(pupil_token),
                 conns: HashMap::new(),
                 links: HashMap::new(),
             }),

@@ -1,5 +1,5 @@
 // The browser side of the classroom wire protocol (docs/PROTOCOL.md; Rust side:
-// signaling/src/protocol.rs). Signalling only: no DOM, no WebRTC, no UI.
+// signaling/src/protocol/). Signalling only: no DOM, no WebRTC, no UI.
 
 /** The protocol version this client speaks (`join.version`). */
 export const PROTOCOL_VERSION = 1;
@@ -27,16 +27,6 @@ export const SERVER_MESSAGE_TYPES = Object.freeze([
   'error',
   'bye',
   'pong',
-  // Classroom control (docs/PROTOCOL.md); the UI for them comes later, the wire is ready.
-  'resumed',
-  'rights',
-  'settings',
-  'hands',
-  'chat',
-  'lobby_waiting',
-  'lobby',
-  'reconnecting',
-  'reconnected',
 ]);
 
 /** Error codes after which the server closes the socket: the session cannot go on. */

@@ -170,14 +170,17 @@ export async function createRoom() {
 
 /**
  * Opens `url` in a fresh browser context (own storage, camera and microphone allowed). `options`
- * may set the browser's `locale` (its preferred language) and the `viewport`.
+ * may set the browser's `locale` (its preferred language), the `viewport`, and the `name` the
+ * browser remembers.
  */
-export async function openPage(label, url, { locale = 'en-US', viewport = { width: 1024, height: 720 } } = {}) {
+export async function openPage(label, url, { locale = 'en-US', viewport = { width: 1024, height: 720 }, name = null } = {}) {
   const context = await harness.browser.newContext({
     permissions: ['camera', 'microphone'],
     viewport,
     locale,
   });
+  // The name the page remembers from an earlier visit (used as is with `prejoin=0`).
+  if (name !== null) await context.addInitScript((n) => localStorage.setItem('classroom.name', n), name);
   const page = await context.newPage();
   const logs = [];
   const sockets = [];

@@ -162,6 +162,8 @@ pub struct Class {
     barred_subjects: HashSet<String>,
     barred_devices: HashSet<String>,
     ended: bool,
+    /// The pupil link's token, shown to teachers so they can invite pupils.
+    invite: Option<String>,
 }
 
 fn no_such(id: &str) -> ProtocolError {
@@ -193,6 +195,7 @@ impl Class {
             barred_subjects: HashSet::new(),
             barred_devices: HashSet::new(),
             ended: false,
+            invite: None,
         }
     }
 
@@ -462,6 +465,12 @@ impl Class {
     /// Whether `id` is in the class (not merely waiting in the lobby).
     pub fn is_member(&self, id: ParticipantId) -> bool {
         self.members.contains_key(&id)
+    }
+
+    /// Lets teachers see `token`, the pupil link's, to invite pupils with.
+    pub fn with_invite(mut self, token: String) -> Self {
+        self.invite = Some(token);
+        self
     }
 
     /// The role of member `id`.

@@ -148,6 +148,7 @@ impl Class {
                 .map(|m| m.token.clone())
                 .unwrap_or_default(),
             lobby: teacher.then(|| self.lobby.wire()),
+            invite: if teacher { self.invite.clone() } else { None },
         }
     }
 }

@@ -137,4 +137,7 @@ pub struct ClassSnapshot {
     /// Who waits in the lobby (teachers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lobby: Option<Vec<LobbyEntry>>,
+    /// The pupil link's token, so a teacher can invite pupils (teachers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite: Option<String>,
 }

@@ -507,6 +507,7 @@ mod tests {
             chat: vec![],
             resume_token: "tok".into(),
             lobby: None,
+            invite: None,
         };
         let value = serde_json::to_value(ServerMessage::Welcome(snapshot.clone())).expect("json");
         assert_eq!(value["type"], "welcome");
