@@ -26,6 +26,7 @@ pub fn idle_core(participants: usize) -> (ShardCore, Instant) {
             room: RoomId((i / CLASS) as u64),
             participant: ParticipantId(i as u64 + 1),
             offer: offer.clone(),
+            sources: Vec::new(),
         };
         core.handle_input(now, Input::Command(join));
         drain(&mut core);

@@ -54,6 +54,7 @@ impl Peer {
             room,
             participant: id,
             offer: offer.to_sdp_string(),
+            sources: Vec::new(),
         };
         let peer = Peer {
             id,

@@ -68,6 +68,7 @@ fn a_join_with_garbage_sdp_is_refused_as_bad_sdp() {
             room: RoomId(1),
             participant: id,
             offer: garbage.into(),
+            sources: Vec::new(),
         });
     }
     let events = said_about(&net, id);
@@ -92,6 +93,7 @@ fn a_join_offering_only_pcmu_and_vp9_is_refused_for_want_of_a_codec() {
         room: RoomId(1),
         participant: id,
         offer,
+        sources: Vec::new(),
     });
     assert_eq!(
         said_about(&net, id),
@@ -122,6 +124,7 @@ fn commands_out_of_turn_are_refused_and_change_nothing() {
         room: RoomId(2),
         participant: a_id,
         offer,
+        sources: Vec::new(),
     });
     assert_eq!(
         net.client(a).events.last(),
@@ -134,6 +137,7 @@ fn commands_out_of_turn_are_refused_and_change_nothing() {
     net.command(Command::Offer {
         participant: stranger,
         sdp: offer,
+        sources: Vec::new(),
     });
     net.command(Command::Answer {
         participant: stranger,
@@ -151,6 +155,7 @@ fn commands_out_of_turn_are_refused_and_change_nothing() {
     net.command(Command::Offer {
         participant: a_id,
         sdp: "nonsense".into(),
+        sources: Vec::new(),
     });
     assert!(matches!(
         net.client(a).events.last(),

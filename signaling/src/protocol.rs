@@ -4,6 +4,8 @@
 //! so that a frame that is not JSON, a `type` we do not know and a known `type` with wrong fields
 //! each get their own error code.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// The protocol version this server speaks.
@@ -21,9 +23,15 @@ pub enum ClientMessage {
         room: String,
         token: String,
         name: String,
+        /// What the client's m-lines carry, by mid (optional; see `TrackSource`).
+        #[serde(default)]
+        sources: BTreeMap<String, TrackSource>,
     },
     Offer {
         sdp: String,
+        /// As in `join`; when present it replaces the earlier declaration.
+        #[serde(default)]
+        sources: Option<BTreeMap<String, TrackSource>>,
     },
     Answer {
         sdp: String,
@@ -62,6 +70,36 @@ pub enum TrackKind {
     Video,
 }
 
+/// What a published track carries. Undeclared audio is the microphone, undeclared video the
+/// camera.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackSource {
+    Mic,
+    Camera,
+    Screen,
+}
+
+impl From<TrackSource> for sfu::TrackSource {
+    fn from(source: TrackSource) -> Self {
+        match source {
+            TrackSource::Mic => sfu::TrackSource::Mic,
+            TrackSource::Camera => sfu::TrackSource::Camera,
+            TrackSource::Screen => sfu::TrackSource::Screen,
+        }
+    }
+}
+
+impl From<sfu::TrackSource> for TrackSource {
+    fn from(source: sfu::TrackSource) -> Self {
+        match source {
+            sfu::TrackSource::Mic => TrackSource::Mic,
+            sfu::TrackSource::Camera => TrackSource::Camera,
+            sfu::TrackSource::Screen => TrackSource::Screen,
+        }
+    }
+}
+
 /// Why the server ends a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -91,6 +129,7 @@ pub enum ServerMessage {
         mid: String,
         participant: String,
         kind: TrackKind,
+        source: TrackSource,
     },
     TrackRemoved {
         mid: String,
@@ -219,9 +258,32 @@ mod tests {
                 version: 1,
                 room: "r".into(),
                 token: "t".into(),
-                name: "Ada".into()
+                name: "Ada".into(),
+                sources: BTreeMap::new(),
             })
         );
+    }
+
+    #[test]
+    fn sources_are_optional_and_named_by_mid() {
+        let msg = parse_client_message(
+            r#"{"type":"offer","sdp":"v=0","sources":{"0":"mic","2":"screen"}}"#,
+        );
+        let sources = BTreeMap::from([
+            ("0".to_string(), TrackSource::Mic),
+            ("2".to_string(), TrackSource::Screen),
+        ]);
+        assert_eq!(
+            msg,
+            Ok(ClientMessage::Offer {
+                sdp: "v=0".into(),
+                sources: Some(sources)
+            })
+        );
+        let code = parse_client_message(r#"{"type":"offer","sdp":"v=0","sources":{"0":"tv"}}"#)
+            .map_err(|e| e.code)
+            .err();
+        assert_eq!(code, Some(ErrorCode::BadMessage));
     }
 
     #[test]
@@ -257,11 +319,12 @@ mod tests {
             mid: "0".into(),
             participant: "p1".into(),
             kind: TrackKind::Video,
+            source: TrackSource::Screen,
         })
         .expect("serializes");
         assert_eq!(
             text,
-            r#"{"type":"track_added","mid":"0","participant":"p1","kind":"video"}"#
+            r#"{"type":"track_added","mid":"0","participant":"p1","kind":"video","source":"screen"}"#
         );
         let text = serde_json::to_string(&ServerMessage::Pong).expect("serializes");
         assert_eq!(text, r#"{"type":"pong"}"#);

@@ -3,6 +3,7 @@
 //! Everything the client sends is untrusted: each frame is parsed and checked, and a bad one gets
 //! an `error` (and a close where going on makes no sense), never a panic.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -14,7 +15,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use crate::names::validate_name;
 use crate::protocol::{
     parse_client_message, ByeReason, ClientMessage, ErrorCode, ProtocolError, ServerMessage,
-    TrackKind, PROTOCOL_VERSION,
+    TrackKind, TrackSource, PROTOCOL_VERSION,
 };
 use crate::rooms::Room;
 use crate::server::AppState;
@@ -51,6 +52,16 @@ struct Joined {
     room: Arc<Room>,
     id: ParticipantId,
     media: Media,
+    /// What the client said its m-lines carry (from `join`, replaced by each `offer` that says).
+    sources: Vec<(String, sfu::TrackSource)>,
+}
+
+/// A client's source declaration as the media plane takes it.
+fn media_sources(sources: BTreeMap<String, TrackSource>) -> Vec<(String, sfu::TrackSource)> {
+    sources
+        .into_iter()
+        .map(|(mid, s)| (mid, s.into()))
+        .collect()
 }
 
 /// Whether the shard holds a media session for this participant.
@@ -141,7 +152,8 @@ impl Session {
                 room,
                 token,
                 name,
-            } => self.join(version, &room, &token, &name),
+                sources,
+            } => self.join(version, &room, &token, &name, sources),
             ClientMessage::Ping => {
                 let _ = self.out.send(ServerMessage::Pong);
                 None
@@ -165,18 +177,24 @@ impl Session {
                     ));
                 };
                 match other {
-                    ClientMessage::Offer { sdp } => {
+                    ClientMessage::Offer { sdp, sources } => {
+                        if let Some(sources) = sources {
+                            joined.sources = media_sources(sources);
+                        }
+                        let sources = joined.sources.clone();
                         let command = if joined.media == Media::None {
                             joined.media = Media::Starting;
                             Command::Join {
                                 room: joined.room.key,
                                 participant: joined.id,
                                 offer: sdp,
+                                sources,
                             }
                         } else {
                             Command::Offer {
                                 participant: joined.id,
                                 sdp,
+                                sources,
                             }
                         };
                         self.send_to_shard(command)
@@ -198,7 +216,14 @@ impl Session {
         }
     }
 
-    fn join(&mut self, version: u32, room: &str, token: &str, name: &str) -> Option<Close> {
+    fn join(
+        &mut self,
+        version: u32,
+        room: &str,
+        token: &str,
+        name: &str,
+        sources: BTreeMap<String, TrackSource>,
+    ) -> Option<Close> {
         if self.joined.is_some() {
             return self.error(ProtocolError::new(
                 ErrorCode::AlreadyJoined,
@@ -229,6 +254,7 @@ impl Session {
             room: admission.room,
             id: admission.id,
             media: Media::None,
+            sources: media_sources(sources),
         });
         None
     }
@@ -273,6 +299,7 @@ impl Session {
                 mid,
                 publisher,
                 kind,
+                source,
             } => ServerMessage::TrackAdded {
                 mid,
                 participant: publisher.to_string(),
@@ -280,6 +307,7 @@ impl Session {
                     sfu::TrackKind::Audio => TrackKind::Audio,
                     sfu::TrackKind::Video => TrackKind::Video,
                 },
+                source: source.into(),
             },
             MediaEvent::TrackRemoved { mid } => ServerMessage::TrackRemoved { mid },
             MediaEvent::Connected => return None,

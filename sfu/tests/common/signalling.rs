@@ -21,6 +21,7 @@ impl Net {
         self.command(Command::Offer {
             participant,
             sdp: offer.to_sdp_string(),
+            sources: Vec::new(),
         });
         result
     }
@@ -71,6 +72,7 @@ impl Net {
                 mid,
                 publisher,
                 kind,
+                ..
             } => {
                 client
                     .tracks
