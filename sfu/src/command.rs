@@ -136,6 +136,9 @@ pub enum MediaEvent {
     },
     /// The track on m-line `mid` ended.
     TrackRemoved { mid: String },
+    /// `participant` is now the one speaking in the room (sent to every member; at most every
+    /// 500 ms, and only on a change).
+    ActiveSpeaker { participant: ParticipantId },
     /// ICE and DTLS are up: media flows.
     Connected,
     /// A command about this participant was refused; its session goes on unchanged.

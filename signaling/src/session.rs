@@ -311,6 +311,8 @@ impl Session {
             },
             MediaEvent::TrackRemoved { mid } => ServerMessage::TrackRemoved { mid },
             MediaEvent::Connected => return None,
+            // Not on the wire yet: the signalling rework decides how the client hears of it.
+            MediaEvent::ActiveSpeaker { .. } => return None,
             MediaEvent::Rejected(why) => {
                 let error = self.rejection(why);
                 return self.error(error);

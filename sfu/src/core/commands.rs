@@ -187,7 +187,11 @@ impl ShardCore {
             others.clone_from(members);
             if members.is_empty() {
                 self.rooms.remove(&participant.room);
+                self.speakers.remove(&participant.room);
             }
+        }
+        if let Some(detector) = self.speakers.get_mut(&participant.room) {
+            detector.remove(id);
         }
         for other in others {
             if let Some(p) = self.participants.get_mut(&other) {

@@ -13,9 +13,12 @@ use str0m::media::MediaKind;
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 
 use super::layers::{AtMostPreferred, Decision, MAX_LAYERS};
+use std::time::Instant;
+
 use super::participant::Participant;
-use super::ShardCore;
-use crate::ids::ParticipantId;
+use super::{Output, ShardCore};
+use crate::command::MediaEvent;
+use crate::ids::{ParticipantId, RoomId};
 
 /// Publisher payload types whose codec is remembered per track.
 const MAX_CODECS_PER_TRACK: usize = 8;
@@ -69,6 +72,9 @@ impl ShardCore {
         let seq = *packet.seq_no;
         let time = packet.header.timestamp;
         let exts = carried_extensions(kind, &packet.header.ext_vals);
+        if let Some(level) = exts.audio_level {
+            self.note_audio_level(room, publisher, level.unsigned_abs(), now);
+        }
         let Some(members) = self.rooms.get(&room) else {
             return;
         };
@@ -164,6 +170,32 @@ impl ShardCore {
             if wanted {
                 self.request_keyframe(publisher, mid, slot);
             }
+        }
+    }
+}
+
+impl ShardCore {
+    /// Feeds the room's speaker detector; tells every member when the active speaker changes.
+    fn note_audio_level(
+        &mut self,
+        room: RoomId,
+        publisher: ParticipantId,
+        level: u8,
+        now: Instant,
+    ) {
+        let detector = self.speakers.entry(room).or_default();
+        detector.feed(publisher, level, now);
+        let Some(speaker) = detector.poll(now) else {
+            return;
+        };
+        let Some(members) = self.rooms.get(&room) else {
+            return;
+        };
+        for member in members {
+            let event = MediaEvent::ActiveSpeaker {
+                participant: speaker,
+            };
+            self.outputs.push_back(Output::Event(*member, event));
         }
     }
 }

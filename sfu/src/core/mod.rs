@@ -13,6 +13,7 @@ mod keyframe_requests;
 pub mod layers;
 mod participant;
 pub mod rewrite;
+pub mod speaker;
 mod tracks;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -31,6 +32,7 @@ use crate::command::{Command, MediaEvent};
 use crate::demux::{Demux, Miss};
 use crate::ids::{ParticipantId, RoomId};
 use participant::Participant;
+use speaker::SpeakerDetector;
 
 /// Most already-due timeouts handled in one `drive` of a participant.
 const MAX_DUE_TIMEOUTS: usize = 4;
@@ -70,6 +72,8 @@ pub struct ShardCore {
     public_addr: SocketAddr,
     now: Instant,
     rooms: HashMap<RoomId, Vec<ParticipantId>>,
+    /// Who speaks in each room (rooms where someone published audio with levels).
+    speakers: HashMap<RoomId, SpeakerDetector>,
     participants: HashMap<ParticipantId, Participant>,
     demux: Demux,
     /// Participants whose `Rtc` was written to or fed and must be polled.
@@ -93,6 +97,7 @@ impl ShardCore {
             public_addr,
             now,
             rooms: HashMap::new(),
+            speakers: HashMap::new(),
             participants: HashMap::new(),
             demux: Demux::default(),
             dirty: VecDeque::new(),

@@ -190,6 +190,7 @@ impl Net {
             publishing: true,
             video_codec: self.video_codec,
             keyframe_every: None,
+            audio_level: None,
             force_keyframe: false,
             video_frames_sent: 0,
             keyframes_sent: 0,
