@@ -1,6 +1,7 @@
-//! One publisher's frame through a shard core to every subscriber of the class: SRTP decrypt,
-//! depacketize, one write per subscriber, packetize and SRTP encrypt each, until the core has
-//! nothing more to send. Throughput counts the media datagrams sent to subscribers.
+//! One publisher's frame through a shard core to every subscriber of the class, in RTP mode: SRTP
+//! decrypt, then per subscriber the layer decision, sequence/timestamp rewrite, `write_rtp` and
+//! SRTP encrypt, until the core has nothing more to send. Throughput counts the media datagrams
+//! sent to subscribers.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

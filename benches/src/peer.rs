@@ -129,7 +129,7 @@ impl Peer {
             }
             MediaEvent::TrackAdded { .. } => self.tracks_announced += 1,
             MediaEvent::Connected => self.core_connected = true,
-            MediaEvent::TrackRemoved { .. } => {}
+            MediaEvent::TrackRemoved { .. } | MediaEvent::ActiveSpeaker { .. } => {}
             MediaEvent::Rejected(why) => panic!("the core rejected {id}: {why:?}"),
             MediaEvent::Gone => panic!("the session of {id} ended during the benchmark"),
         }

@@ -99,6 +99,9 @@ impl Room {
         for _ in 0..50 {
             room.step(SETUP_STEP);
         }
+        // Subscribers start receiving video at a keyframe: send one, as a camera does first.
+        let keyframe = room.prepare_frame(Frame::VIDEO_ONE_PACKET, true);
+        room.forward(&keyframe);
         room
     }
 
@@ -110,6 +113,11 @@ impl Room {
     /// Moves the clock to the next frame, runs everything due, then has the publisher write
     /// `frame`. Returns the publisher's SRTP datagrams of that frame, not yet delivered.
     pub fn prepare(&mut self, frame: Frame) -> Vec<Vec<u8>> {
+        self.prepare_frame(frame, false)
+    }
+
+    /// Like [`Room::prepare`]; a video frame is a keyframe when `key` is set.
+    fn prepare_frame(&mut self, frame: Frame, key: bool) -> Vec<Vec<u8>> {
         let (interval, kind, bytes) = match frame {
             Frame::Video { bytes } => (Duration::from_millis(40), MediaKind::Video, bytes),
             Frame::Audio { bytes } => (Duration::from_millis(20), MediaKind::Audio, bytes),
@@ -133,7 +141,8 @@ impl Room {
             }
         };
         if kind == MediaKind::Video {
-            data[0] = 0x01; // VP8 frame tag: an interframe.
+            // VP8 frame tag: bit 0 clear on a keyframe.
+            data[0] = if key { 0x00 } else { 0x01 };
         }
         let writer = publisher.rtc.writer(mid).expect("publisher m-line");
         writer.write(pt, now, time, data).expect("publisher writes");
@@ -160,7 +169,7 @@ impl Room {
 
     /// The shard's work on a publisher's datagrams: each is handed to the core, which is then
     /// drained, and given `Input::Timeout` while the deadline it names has come (it has, at once:
-    /// str0m packetizes written frames on a timeout). Returns how many media datagrams the core
+    /// str0m timestamps written RTP packets on a timeout). Returns how many media datagrams the core
     /// sent to subscribers.
     pub fn forward(&mut self, datagrams: &[Vec<u8>]) -> usize {
         let (now, source) = (self.now, self.peers[0].addr);
@@ -173,8 +182,8 @@ impl Room {
             };
             self.core.handle_input(now, input);
             sent += self.drain_forwarded(source);
-            // str0m packetizes a written frame only when it handles time: after the writes the
-            // core asks for a timeout now, and the IO loop has to give it.
+            // str0m queues a written packet for sending only when it handles time: after the
+            // writes the core asks for a timeout now, and the IO loop has to give it.
             for _ in 0..MAX_ROUNDS {
                 if self.core_timeout > now {
                     break;

@@ -2,77 +2,26 @@
 
 use crate::ids::{ParticipantId, RoomId};
 
-/// What a published track carries, as its publisher declared it. Rights are granted per source,
-/// so a pupil may share a screen while their camera is off, or the reverse.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TrackSource {
-    Mic,
-    Camera,
-    Screen,
-}
-
-impl TrackSource {
-    /// The source assumed for an m-line its publisher did not declare.
-    pub fn default_for(kind: TrackKind) -> TrackSource {
-        match kind {
-            TrackKind::Audio => TrackSource::Mic,
-            TrackKind::Video => TrackSource::Camera,
-        }
-    }
-}
-
-/// Which sources a participant's media is forwarded for. A source whose right is off is dropped
-/// at the shard (counted as `dropped_not_allowed`); nothing is renegotiated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PublishRights {
-    pub mic: bool,
-    pub camera: bool,
-    pub screen: bool,
-}
-
-impl Default for PublishRights {
-    fn default() -> Self {
-        PublishRights {
-            mic: true,
-            camera: true,
-            screen: true,
-        }
-    }
-}
-
-impl PublishRights {
-    /// Whether media of `source` may be forwarded.
-    pub fn allows(&self, source: TrackSource) -> bool {
-        match source {
-            TrackSource::Mic => self.mic,
-            TrackSource::Camera => self.camera,
-            TrackSource::Screen => self.screen,
-        }
-    }
-}
+pub use crate::core::layers::Layer;
 
 /// A request from the control plane (signalling) to the shard that holds the room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    /// The participant's first SDP offer: creates its WebRTC session in `room`. `sources` names
-    /// what each of its m-lines (by mid) carries; undeclared audio is the mic, video the camera.
+    /// The participant's first SDP offer: creates its WebRTC session in `room`.
     Join {
         room: RoomId,
         participant: ParticipantId,
         offer: String,
+        /// What each of its m-lines (by mid) carries, as the client declares it; see
+        /// [`TrackSource::undeclared`] for the rest.
         sources: Vec<(String, TrackSource)>,
     },
-    /// A later offer from the participant (it publishes something new, or restarts ICE).
+    /// A later offer from the participant (it publishes something new).
     Offer {
         participant: ParticipantId,
         sdp: String,
+        /// As in `Join`; replaces the earlier declaration.
         sources: Vec<(String, TrackSource)>,
-    },
-    /// What the participant may publish from now on. Ignored for a participant without a media
-    /// session (the control plane sends it again right after `Join`).
-    SetRights {
-        participant: ParticipantId,
-        rights: PublishRights,
     },
     /// The participant's answer to the shard's last offer.
     Answer {
@@ -81,6 +30,20 @@ pub enum Command {
     },
     /// The participant leaves: everything it held is freed and others stop receiving it.
     Leave { participant: ParticipantId },
+    /// What the participant may publish from now on. Media of a source it may not publish is
+    /// dropped at the server (no renegotiation: the tracks stay, silent); when a video right comes
+    /// back the publisher is asked for a keyframe.
+    SetRights {
+        participant: ParticipantId,
+        rights: PublishRights,
+    },
+    /// The simulcast quality `subscriber` should get of `publisher`'s video (e.g. by the size of
+    /// its tile). Applies to every video track of that publisher, now and later.
+    SetPreferredLayer {
+        subscriber: ParticipantId,
+        publisher: ParticipantId,
+        layer: Layer,
+    },
 }
 
 impl Command {
@@ -90,8 +53,9 @@ impl Command {
             Command::Join { participant, .. }
             | Command::Offer { participant, .. }
             | Command::Answer { participant, .. }
-            | Command::SetRights { participant, .. }
-            | Command::Leave { participant } => *participant,
+            | Command::Leave { participant }
+            | Command::SetRights { participant, .. } => *participant,
+            Command::SetPreferredLayer { subscriber, .. } => *subscriber,
         }
     }
 }
@@ -103,6 +67,58 @@ pub enum TrackKind {
     Video,
 }
 
+/// What a published track carries. The client declares it per m-line; the server gates
+/// publishing rights by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TrackSource {
+    Mic,
+    Camera,
+    Screen,
+}
+
+impl TrackSource {
+    /// The source of a track the client did not declare: audio is the microphone, video the camera.
+    pub fn undeclared(kind: TrackKind) -> Self {
+        match kind {
+            TrackKind::Audio => TrackSource::Mic,
+            TrackKind::Video => TrackSource::Camera,
+        }
+    }
+}
+
+/// Which sources a participant may publish. The default allows everything: the control plane
+/// narrows it (a pupil's microphone until the teacher gives the floor, say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishRights {
+    pub mic: bool,
+    pub camera: bool,
+    pub screen: bool,
+}
+
+impl PublishRights {
+    /// Every source allowed.
+    pub const ALL: PublishRights = PublishRights {
+        mic: true,
+        camera: true,
+        screen: true,
+    };
+
+    /// Whether media of `source` may be forwarded.
+    pub fn allows(&self, source: TrackSource) -> bool {
+        match source {
+            TrackSource::Mic => self.mic,
+            TrackSource::Camera => self.camera,
+            TrackSource::Screen => self.screen,
+        }
+    }
+}
+
+impl Default for PublishRights {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
 /// Something the shard tells the control plane about one participant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaEvent {
@@ -110,15 +126,19 @@ pub enum MediaEvent {
     Answer { sdp: String },
     /// An offer from the shard (tracks of others to receive, or tracks that ended).
     Offer { sdp: String },
-    /// The m-line `mid` in the next offer carries `publisher`'s track of `kind` from `source`.
+    /// The m-line `mid` in the next offer carries `publisher`'s track of `kind`.
     TrackAdded {
         mid: String,
         publisher: ParticipantId,
         kind: TrackKind,
+        /// What the publisher declared the track to be.
         source: TrackSource,
     },
     /// The track on m-line `mid` ended.
     TrackRemoved { mid: String },
+    /// `participant` is now the one speaking in the room (sent to every member; at most every
+    /// 500 ms, and only on a change).
+    ActiveSpeaker { participant: ParticipantId },
     /// ICE and DTLS are up: media flows.
     Connected,
     /// A command about this participant was refused; its session goes on unchanged.

@@ -50,10 +50,14 @@ impl ShardStats {
             + counters.dropped_unknown_ufrag
             + counters.dropped_bad_stun
             + counters.dropped_malformed
+            + counters.dropped_no_track
+            + counters.dropped_not_allowed
             + counters.dropped_unselected_layer
+            + counters.dropped_awaiting_keyframe
+            + counters.dropped_not_negotiated
+            + counters.dropped_stale
             + counters.dropped_codec_mismatch
-            + counters.dropped_write_failed
-            + counters.dropped_not_allowed;
+            + counters.dropped_write_failed;
         set(&self.dropped, dropped);
         set(
             &self.keyframe_requests_sent,

@@ -397,6 +397,9 @@ impl Session {
                 },
             },
             MediaEvent::TrackRemoved { mid } => ServerMessage::TrackRemoved { mid },
+            MediaEvent::ActiveSpeaker { participant } => ServerMessage::ActiveSpeaker {
+                participant: participant.to_string(),
+            },
             MediaEvent::Connected => return None,
             MediaEvent::Rejected(why) => {
                 let error = self.rejection(why);

@@ -6,9 +6,11 @@ use str0m::RtcConfig;
 const SUPPORTED: [&str; 3] = ["opus", "vp8", "h264"];
 
 /// An `RtcConfig` with exactly the codecs we forward, in our order of preference: Opus; VP8 (every
-/// browser encodes it in software, cheapest for old school laptops), then H.264.
+/// browser encodes it in software, cheapest for old school laptops), then H.264. In RTP mode: the
+/// shard forwards packets, it never depacketizes or packetizes media.
 pub fn rtc_config() -> RtcConfig {
     RtcConfig::new()
+        .set_rtp_mode(true)
         .clear_codecs()
         .enable_opus(true, false)
         .enable_vp8(true)

@@ -3,7 +3,7 @@
 /// Running totals of one shard. Every early return on the media path adds to one of these.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counters {
-    /// Media frames written to a subscriber.
+    /// RTP packets written to a subscriber.
     pub forwarded: u64,
     /// A datagram from an address no session uses.
     pub dropped_unknown_source: u64,
@@ -13,12 +13,21 @@ pub struct Counters {
     pub dropped_bad_stun: u64,
     /// A datagram str0m refused (not DTLS/RTP/RTCP, or failing decryption).
     pub dropped_malformed: u64,
-    /// Media on a track from a simulcast layer not chosen for forwarding.
+    /// A packet on an m-line (or SSRC) the publisher does not publish on.
+    pub dropped_no_track: u64,
+    /// A packet of a source its publisher may not publish now (per packet).
+    pub dropped_not_allowed: u64,
+    /// A packet of a simulcast layer other than the one a subscriber gets (per subscriber).
     pub dropped_unselected_layer: u64,
+    /// A packet a subscriber cannot decode before the keyframe it waits for (per subscriber).
+    pub dropped_awaiting_keyframe: u64,
+    /// A packet for a subscriber whose m-line for the track is not negotiated yet.
+    pub dropped_not_negotiated: u64,
+    /// A packet too late to place in the subscriber's stream (from before a layer switch, or
+    /// far behind the newest).
+    pub dropped_stale: u64,
     /// The subscriber's m-line has no codec matching the publisher's.
     pub dropped_codec_mismatch: u64,
-    /// Media from a source its publisher has no right to publish now (muted by the teacher).
-    pub dropped_not_allowed: u64,
     /// str0m refused to write to the subscriber.
     pub dropped_write_failed: u64,
     /// Keyframe requests sent to publishers.

@@ -5,29 +5,34 @@
 //! the time in, and drains it with [`ShardCore::poll_output`] until it returns a timeout.
 
 mod codecs;
+mod commands;
 mod counters;
 mod forward;
 pub mod keyframe;
+mod keyframe_requests;
+pub mod layers;
 mod participant;
+pub mod rewrite;
+pub mod speaker;
+mod tracks;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use rand::distr::{Alphanumeric, SampleString};
-use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::config::DtlsCert;
-use str0m::media::{Direction, MediaKind};
+use str0m::media::Mid;
 use str0m::net::{Protocol, Receive, Transmit};
-use str0m::{Candidate, Event, IceConnectionState, IceCreds};
+use str0m::{Event, IceConnectionState};
 
 pub use codecs::offers_usable_codec;
 pub use counters::{Counters, Gauges};
 
-use crate::command::{Command, MediaEvent, PublishRights, Rejection, TrackSource};
+use crate::command::{Command, MediaEvent};
 use crate::demux::{Demux, Miss};
 use crate::ids::{ParticipantId, RoomId};
-use participant::{Participant, PublishedTrack};
+use participant::Participant;
+use speaker::SpeakerDetector;
 
 /// Most already-due timeouts handled in one `drive` of a participant.
 const MAX_DUE_TIMEOUTS: usize = 4;
@@ -67,13 +72,15 @@ pub struct ShardCore {
     public_addr: SocketAddr,
     now: Instant,
     rooms: HashMap<RoomId, Vec<ParticipantId>>,
+    /// Who speaks in each room (rooms where someone published audio with levels).
+    speakers: HashMap<RoomId, SpeakerDetector>,
     participants: HashMap<ParticipantId, Participant>,
     demux: Demux,
     /// Participants whose `Rtc` was written to or fed and must be polled.
     dirty: VecDeque<ParticipantId>,
     dirty_set: HashSet<ParticipantId>,
-    /// Published video tracks with a merged keyframe request waiting for its slot.
-    deferred_keyframes: Vec<(ParticipantId, str0m::media::Mid)>,
+    /// Published video layers (track, layer) with a merged keyframe request waiting for its slot.
+    deferred_keyframes: Vec<(ParticipantId, Mid, usize)>,
     outputs: VecDeque<Output>,
     counters: Counters,
     /// One DTLS certificate for every session of the shard. Each handshake still agrees fresh
@@ -90,6 +97,7 @@ impl ShardCore {
             public_addr,
             now,
             rooms: HashMap::new(),
+            speakers: HashMap::new(),
             participants: HashMap::new(),
             demux: Demux::default(),
             dirty: VecDeque::new(),
@@ -181,7 +189,9 @@ impl ShardCore {
             self.counters.dropped_malformed += 1;
             tracing::debug!(participant = %id, error = %e, "peer sent a datagram str0m refused");
         }
-        self.mark_dirty(id);
+        // In RTP mode str0m holds one received packet until it is polled: poll now, before the
+        // next datagram of this peer would take its place.
+        self.drive(id);
     }
 
     fn on_timeout(&mut self) {
@@ -197,204 +207,6 @@ impl ShardCore {
             }
         }
         self.release_deferred_keyframes();
-    }
-
-    fn on_command(&mut self, command: Command) {
-        match command {
-            Command::Join {
-                room,
-                participant,
-                offer,
-                sources,
-            } => self.join(room, participant, &offer, &sources),
-            Command::Offer {
-                participant,
-                sdp,
-                sources,
-            } => self.renegotiate(participant, &sdp, &sources),
-            Command::SetRights {
-                participant,
-                rights,
-            } => self.set_rights(participant, rights),
-            Command::Answer { participant, sdp } => self.accept_answer(participant, &sdp),
-            Command::Leave { participant } => self.remove(participant, false),
-        }
-    }
-
-    fn reject(&mut self, id: ParticipantId, why: Rejection) {
-        self.outputs
-            .push_back(Output::Event(id, MediaEvent::Rejected(why)));
-    }
-
-    fn join(
-        &mut self,
-        room: RoomId,
-        id: ParticipantId,
-        offer_sdp: &str,
-        sources: &[(String, TrackSource)],
-    ) {
-        if self.participants.contains_key(&id) {
-            return self.reject(id, Rejection::AlreadyJoined);
-        }
-        let offer = match parse_offer(offer_sdp) {
-            Ok(offer) => offer,
-            Err(why) => return self.reject(id, why),
-        };
-        let ufrag = self.fresh_ufrag();
-        let pass = Alphanumeric.sample_string(&mut rand::rng(), 24);
-        let creds = IceCreds {
-            ufrag: ufrag.clone(),
-            pass: pass.clone(),
-        };
-        let mut config = codecs::rtc_config()
-            .set_ice_lite(true)
-            .set_local_ice_credentials(creds);
-        if let Some(cert) = &self.dtls_cert {
-            config = config.set_dtls_cert(cert.clone());
-        }
-        let mut rtc = config.build(self.now);
-        match Candidate::host(self.public_addr, "udp") {
-            Ok(candidate) => {
-                rtc.add_local_candidate(candidate);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "the configured public address is not a usable ICE candidate");
-                return self.reject(id, Rejection::BadSdp("server has no usable address".into()));
-            }
-        }
-        let answer = match rtc.sdp_api().accept_offer(offer) {
-            Ok(answer) => answer,
-            Err(e) => return self.reject(id, Rejection::BadSdp(e.to_string())),
-        };
-        self.demux.insert_ufrag(&ufrag, &pass, id);
-        let mut participant = Participant::new(room, rtc, self.now);
-        participant.declare(sources);
-        let members = self.rooms.entry(room).or_default();
-        for other in members.iter() {
-            if let Some(publisher) = self.participants.get(other) {
-                for (mid, track) in &publisher.published {
-                    participant.subscribe((*other, *mid), track.kind, track.source);
-                }
-            }
-        }
-        members.push(id);
-        self.participants.insert(id, participant);
-        self.outputs.push_back(Output::Event(
-            id,
-            MediaEvent::Answer {
-                sdp: answer.to_sdp_string(),
-            },
-        ));
-        tracing::debug!(participant = %id, %room, "joined media session");
-        self.mark_dirty(id);
-    }
-
-    fn renegotiate(&mut self, id: ParticipantId, sdp: &str, sources: &[(String, TrackSource)]) {
-        let Some(participant) = self.participants.get_mut(&id) else {
-            return self.reject(id, Rejection::NotJoined);
-        };
-        if participant.pending_offer.is_some() {
-            return self.reject(id, Rejection::RenegotiationBusy);
-        }
-        let offer = match parse_offer(sdp) {
-            Ok(offer) => offer,
-            Err(why) => return self.reject(id, why),
-        };
-        participant.declare(sources);
-        match participant.rtc.sdp_api().accept_offer(offer) {
-            Ok(answer) => {
-                // An offer with new ICE credentials restarts ICE, and str0m (as an ICE-lite
-                // answerer) then picks new local credentials of its own: the demux must route
-                // STUN under the new ufrag, or the restart can never complete.
-                let creds = participant.rtc.direct_api().local_ice_credentials();
-                self.demux.replace_ufrag(&creds.ufrag, &creds.pass, id);
-                let sdp = answer.to_sdp_string();
-                self.outputs
-                    .push_back(Output::Event(id, MediaEvent::Answer { sdp }));
-                self.mark_dirty(id);
-            }
-            Err(e) => self.reject(id, Rejection::BadSdp(e.to_string())),
-        }
-    }
-
-    /// New publishing rights for `id`: its media of a source that lost its right is dropped from
-    /// now on; a video source that got its right back asks for a keyframe, so subscribers can
-    /// decode at once rather than at the publisher's next periodic keyframe.
-    fn set_rights(&mut self, id: ParticipantId, rights: PublishRights) {
-        let Some(participant) = self.participants.get_mut(&id) else {
-            return;
-        };
-        let before = std::mem::replace(&mut participant.rights, rights);
-        let regained: Vec<_> = participant
-            .published
-            .iter()
-            .filter(|(_, t)| t.kind == MediaKind::Video)
-            .filter(|(_, t)| rights.allows(t.source) && !before.allows(t.source))
-            .map(|(mid, _)| *mid)
-            .collect();
-        for mid in regained {
-            self.request_keyframe(id, mid);
-        }
-    }
-
-    fn accept_answer(&mut self, id: ParticipantId, sdp: &str) {
-        let Some(participant) = self.participants.get_mut(&id) else {
-            return self.reject(id, Rejection::NotJoined);
-        };
-        let Some(pending) = participant.pending_offer.take() else {
-            return self.reject(id, Rejection::UnexpectedAnswer);
-        };
-        let answer = match SdpAnswer::from_sdp_string(sdp) {
-            Ok(answer) => answer,
-            Err(e) => {
-                // Nothing was applied: the offer stays outstanding for a corrected answer.
-                participant.pending_offer = Some(pending);
-                return self.reject(id, Rejection::BadSdp(e.to_string()));
-            }
-        };
-        if let Err(e) = participant.rtc.sdp_api().accept_answer(pending, answer) {
-            // str0m has applied part of our offer and dropped the rest: the session no longer
-            // matches what either side believes, so it ends (the client may join again).
-            participant.rtc.disconnect();
-            self.reject(
-                id,
-                Rejection::BadSdp(format!("{e}; the media session ends")),
-            );
-            self.mark_dirty(id);
-            return;
-        }
-        for (publisher, mid) in participant.settle_offer() {
-            self.request_keyframe(publisher, mid);
-        }
-        self.mark_dirty(id);
-    }
-
-    /// Frees everything `id` held; `vanished` when it went without a `Leave`.
-    fn remove(&mut self, id: ParticipantId, vanished: bool) {
-        let Some(mut participant) = self.participants.remove(&id) else {
-            return;
-        };
-        participant.rtc.disconnect();
-        self.demux.remove(id);
-        self.deferred_keyframes.retain(|(p, _)| *p != id);
-        let mut others = Vec::new();
-        if let Some(members) = self.rooms.get_mut(&participant.room) {
-            members.retain(|m| *m != id);
-            others.clone_from(members);
-            if members.is_empty() {
-                self.rooms.remove(&participant.room);
-            }
-        }
-        for other in others {
-            if let Some(p) = self.participants.get_mut(&other) {
-                p.unsubscribe_all_of(id);
-                self.mark_dirty(other);
-            }
-        }
-        if vanished {
-            self.outputs.push_back(Output::Event(id, MediaEvent::Gone));
-        }
-        tracing::debug!(participant = %id, vanished, "media session freed");
     }
 
     /// Polls one participant's `Rtc` until it times out, then acts on what it said.
@@ -465,90 +277,10 @@ impl ShardCore {
             Event::MediaChanged(changed) => {
                 self.on_media_changed(id, changed.mid, changed.direction);
             }
-            Event::MediaData(data) => self.forward(id, data),
+            Event::RtpPacket(packet) => self.forward(id, packet),
             Event::KeyframeRequest(req) => self.on_keyframe_request(id, req.mid),
+            Event::StreamPaused(paused) => self.on_stream_paused(id, paused),
             _ => {}
-        }
-    }
-
-    fn on_connected(&mut self, id: ParticipantId) {
-        let Some(participant) = self.participants.get_mut(&id) else {
-            return;
-        };
-        participant.connected = true;
-        self.outputs
-            .push_back(Output::Event(id, MediaEvent::Connected));
-        // What was written before the connection came up is stale by now (str0m queues it): ask
-        // every publisher for a keyframe so decoding starts cleanly on fresh media.
-        let open: Vec<_> = participant
-            .subscriptions
-            .iter()
-            .filter(|(_, s)| s.open_mid().is_some())
-            .map(|(source, _)| *source)
-            .collect();
-        for (publisher, mid) in open {
-            self.request_keyframe(publisher, mid);
-        }
-    }
-
-    fn on_track_published(
-        &mut self,
-        id: ParticipantId,
-        mid: str0m::media::Mid,
-        kind: str0m::media::MediaKind,
-    ) {
-        let Some(participant) = self.participants.get_mut(&id) else {
-            return;
-        };
-        let source = participant.source_for(mid, kind);
-        participant
-            .published
-            .insert(mid, PublishedTrack::new(kind, source));
-        let room = participant.room;
-        let members = self.rooms.get(&room).cloned().unwrap_or_default();
-        for other in members.into_iter().filter(|m| *m != id) {
-            if let Some(p) = self.participants.get_mut(&other) {
-                p.subscribe((id, mid), kind, source);
-                self.mark_dirty(other);
-            }
-        }
-    }
-
-    /// The participant turned one of its m-lines on or off (the camera button: the web client
-    /// offers `inactive` for a device that is off, `sendonly` once it is on). Our own m-lines
-    /// towards it change direction too, but those never receive, and are never in `published`.
-    fn on_media_changed(
-        &mut self,
-        id: ParticipantId,
-        mid: str0m::media::Mid,
-        direction: Direction,
-    ) {
-        let Some(participant) = self.participants.get(&id) else {
-            return;
-        };
-        let published = participant.published.contains_key(&mid);
-        if direction.is_receiving() && !published {
-            if let Some(kind) = participant.rtc.media(mid).map(|m| m.kind()) {
-                self.on_track_published(id, mid, kind);
-            }
-        } else if !direction.is_receiving() && published {
-            self.on_track_unpublished(id, mid);
-        }
-    }
-
-    fn on_track_unpublished(&mut self, id: ParticipantId, mid: str0m::media::Mid) {
-        let Some(participant) = self.participants.get_mut(&id) else {
-            return;
-        };
-        participant.published.remove(&mid);
-        let room = participant.room;
-        self.deferred_keyframes.retain(|entry| *entry != (id, mid));
-        let members = self.rooms.get(&room).cloned().unwrap_or_default();
-        for other in members.into_iter().filter(|m| *m != id) {
-            if let Some(p) = self.participants.get_mut(&other) {
-                p.unsubscribe_track((id, mid));
-                self.mark_dirty(other);
-            }
         }
     }
 
@@ -558,31 +290,15 @@ impl ShardCore {
         }
     }
 
-    fn fresh_ufrag(&self) -> String {
-        loop {
-            let ufrag = Alphanumeric.sample_string(&mut rand::rng(), 16);
-            if !self.demux.has_ufrag(&ufrag) {
-                return ufrag;
-            }
-        }
-    }
-
     fn next_deadline(&self) -> Instant {
         let rtc = self.participants.values().map(|p| p.next_timeout);
-        let keyframes = self.deferred_keyframes.iter().filter_map(|(p, mid)| {
+        let keyframes = self.deferred_keyframes.iter().filter_map(|(p, mid, slot)| {
             self.participants
                 .get(p)
                 .and_then(|p| p.published.get(mid))
-                .and_then(|t| t.keyframes.deadline())
+                .and_then(|t| t.keyframes.get(*slot))
+                .and_then(|gate| gate.deadline())
         });
         rtc.chain(keyframes).min().unwrap_or(self.now + IDLE_WAKE)
     }
-}
-
-fn parse_offer(sdp: &str) -> Result<SdpOffer, Rejection> {
-    let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| Rejection::BadSdp(e.to_string()))?;
-    if !offers_usable_codec(sdp) {
-        return Err(Rejection::NoUsableCodec);
-    }
-    Ok(offer)
 }

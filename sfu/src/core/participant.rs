@@ -2,37 +2,62 @@
 //! server side of its SDP negotiation.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use str0m::change::SdpPendingOffer;
-use str0m::media::{Direction, MediaKind, Mid, Rid};
+use str0m::format::PayloadParams;
+use str0m::media::{Direction, MediaKind, Mid, Pt, Rid};
+use str0m::rtp::Ssrc;
 use str0m::Rtc;
 
 use super::keyframe::{KeyframeGate, KEYFRAME_REQUEST_INTERVAL};
+use super::layers::{Layer, LayerSelector, TrackLayers, MAX_LAYERS};
+use super::rewrite::Rewriter;
 use crate::command::{MediaEvent, PublishRights, TrackKind, TrackSource};
 use crate::ids::{ParticipantId, RoomId};
 
 /// A track as its publisher sent it: the publisher and the m-line it arrives on.
 pub(crate) type SourceTrack = (ParticipantId, Mid);
 
+/// Incoming SSRCs remembered per participant (a track's layers and their repair streams); the
+/// cache is emptied when a peer keeps changing SSRCs, so it stays small.
+const MAX_KNOWN_SSRCS: usize = 16;
+/// Payload type mappings remembered per subscription (a track uses one codec at a time).
+const MAX_PT_MAPPINGS: usize = 8;
+/// Video packets kept per subscriber stream for answering NACKs (str0m's default), and for how
+/// long.
+const VIDEO_RESEND_PACKETS: usize = 1_000;
+const RESEND_AGE: Duration = Duration::from_secs(3);
+/// Most of a subscriber's video bytes that may be resends: str0m's default (15 %) stops repairing
+/// a pupil's link from about 13 % loss, where repair matters most; 40 % still keeps a subscriber
+/// that NACKs everything from tripling its own downlink.
+const RESEND_RATIO_CAP: Option<f32> = Some(0.4);
+
 /// A track this participant sends to the shard.
 #[derive(Debug)]
 pub(crate) struct PublishedTrack {
     pub kind: MediaKind,
-    /// Mic, camera or screen: which right gates it.
     pub source: TrackSource,
-    pub keyframes: KeyframeGate,
-    /// The simulcast layer forwarded (until layer selection arrives: the first one seen).
-    pub forwarded_rid: Option<Rid>,
+    /// Simulcast layers (one, without simulcast).
+    pub layers: TrackLayers,
+    /// Keyframe request throttle, per layer.
+    pub keyframes: [KeyframeGate; MAX_LAYERS],
+    /// The publisher's codec parameters by payload type, as met on its packets.
+    pub codecs: Vec<(Pt, PayloadParams)>,
+    /// Moves on when forwarding resumes after an interruption (a publishing right given back):
+    /// each subscription that sees a new generation restarts its stream.
+    pub generation: u32,
 }
 
 impl PublishedTrack {
-    pub fn new(kind: MediaKind, source: TrackSource) -> Self {
+    pub fn new(kind: MediaKind, source: TrackSource, layers: TrackLayers) -> Self {
         PublishedTrack {
             kind,
             source,
-            keyframes: KeyframeGate::new(KEYFRAME_REQUEST_INTERVAL),
-            forwarded_rid: None,
+            layers,
+            keyframes: std::array::from_fn(|_| KeyframeGate::new(KEYFRAME_REQUEST_INTERVAL)),
+            codecs: Vec::new(),
+            generation: 0,
         }
     }
 }
@@ -56,6 +81,50 @@ pub(crate) enum OutState {
     Releasing(Mid),
 }
 
+/// The outgoing RTP stream of one subscription: str0m's send stream on the m-line, and how the
+/// publisher's packets are renumbered and relabelled for it.
+#[derive(Debug)]
+pub(crate) struct OutStream {
+    /// The send stream's SSRC, once the m-line is open.
+    pub ssrc: Option<Ssrc>,
+    pub rewriter: Rewriter,
+    /// Publisher payload type → ours (`None`: the subscriber has no matching codec).
+    pub pts: Vec<(Pt, Option<Pt>)>,
+    /// The simulcast layer forwarded (video only).
+    pub layer: LayerSelector,
+    /// The track generation last seen, see [`PublishedTrack::generation`].
+    pub generation: u32,
+}
+
+impl OutStream {
+    fn new(kind: MediaKind, preferred: Layer) -> Self {
+        let clock_rate = match kind {
+            MediaKind::Audio => 48_000,
+            MediaKind::Video => 90_000,
+        };
+        OutStream {
+            ssrc: None,
+            rewriter: Rewriter::new(clock_rate),
+            pts: Vec::new(),
+            layer: LayerSelector::new(preferred),
+            generation: 0,
+        }
+    }
+
+    /// Our payload type for the publisher's `pt`, working it out on first use.
+    pub fn map_pt(&mut self, pt: Pt, resolve: impl FnOnce() -> Option<Pt>) -> Option<Pt> {
+        if let Some((_, out)) = self.pts.iter().find(|(p, _)| *p == pt) {
+            return *out;
+        }
+        let out = resolve();
+        if self.pts.len() >= MAX_PT_MAPPINGS {
+            self.pts.clear();
+        }
+        self.pts.push((pt, out));
+        out
+    }
+}
+
 /// A remote track this participant receives.
 #[derive(Debug)]
 pub(crate) struct Subscription {
@@ -67,6 +136,7 @@ pub(crate) struct Subscription {
     /// The track was published again while its m-line was being released: open it again once
     /// the release is answered.
     pub reopen: bool,
+    pub out: OutStream,
 }
 
 impl Subscription {
@@ -87,14 +157,21 @@ pub(crate) struct Participant {
     pub next_timeout: Instant,
     pub published: HashMap<Mid, PublishedTrack>,
     pub subscriptions: HashMap<SourceTrack, Subscription>,
-    /// Negotiated, inactive m-lines waiting for the next remote track of their kind.
-    pub idle: Vec<(MediaKind, Mid)>,
+    /// Negotiated, inactive m-lines waiting for the next remote track of their kind, with the
+    /// numbering of the stream they carried (which the next track continues).
+    pub idle: Vec<(MediaKind, Mid, Rewriter)>,
     pub pending_offer: Option<SdpPendingOffer>,
     pub connected: bool,
-    /// What its media is forwarded for (the control plane's rights; all on until told).
+    /// What it may publish now.
     pub rights: PublishRights,
-    /// What the participant declared each of its m-lines to carry.
-    pub declared: HashMap<Mid, TrackSource>,
+    /// What the client said its m-lines carry.
+    pub declared: Vec<(Mid, TrackSource)>,
+    /// The quality it wants of each publisher's video.
+    pub preferred_layers: HashMap<ParticipantId, Layer>,
+    /// Incoming SSRC → the m-line and simulcast layer it belongs to.
+    known_ssrcs: Vec<(Ssrc, Mid, Option<Rid>)>,
+    /// Some subscription wants an m-line opened or released in the next offer.
+    wants_offer: bool,
 }
 
 impl Participant {
@@ -108,31 +185,41 @@ impl Participant {
             idle: Vec::new(),
             pending_offer: None,
             connected: false,
-            rights: PublishRights::default(),
-            declared: HashMap::new(),
+            rights: PublishRights::ALL,
+            declared: Vec::new(),
+            preferred_layers: HashMap::new(),
+            known_ssrcs: Vec::new(),
+            wants_offer: false,
         }
     }
 
-    /// Records what the participant's m-lines carry (from `Join`/`Offer`). A later declaration
-    /// of a mid replaces the earlier one; a track already published keeps its source.
-    pub fn declare(&mut self, sources: &[(String, TrackSource)]) {
-        for (mid, source) in sources {
-            self.declared.insert(Mid::from(mid.as_str()), *source);
-        }
+    /// The declared source of m-line `mid`, or the default for its kind.
+    pub fn source_of_mid(&self, mid: Mid, kind: MediaKind) -> TrackSource {
+        let declared = self.declared.iter().find(|(m, _)| *m == mid);
+        declared.map_or(TrackSource::undeclared(track_kind(kind)), |(_, s)| *s)
     }
 
-    /// The source of the participant's m-line `mid` of `kind`: declared, else by kind.
-    pub fn source_for(&self, mid: Mid, kind: MediaKind) -> TrackSource {
-        self.declared
-            .get(&mid)
-            .copied()
-            .unwrap_or_else(|| TrackSource::default_for(track_kind(kind)))
+    /// The m-line and simulcast layer of an incoming SSRC (asked of str0m once per SSRC).
+    pub fn locate_ssrc(&mut self, ssrc: Ssrc) -> Option<(Mid, Option<Rid>)> {
+        if let Some((_, mid, rid)) = self.known_ssrcs.iter().find(|(s, _, _)| *s == ssrc) {
+            return Some((*mid, *rid));
+        }
+        let mut api = self.rtc.direct_api();
+        let stream = api.stream_rx(&ssrc)?;
+        let (mid, rid) = (stream.mid(), stream.rid());
+        if self.known_ssrcs.len() >= MAX_KNOWN_SSRCS {
+            self.known_ssrcs.clear();
+        }
+        self.known_ssrcs.push((ssrc, mid, rid));
+        Some((mid, rid))
     }
 
     /// Starts receiving `source` (another participant's track), or keeps receiving it if it was
     /// unpublished and published again before its m-line was released (camera off and on).
     pub fn subscribe(&mut self, source: SourceTrack, kind: MediaKind, from: TrackSource) {
         let Some(sub) = self.subscriptions.get_mut(&source) else {
+            let preferred = self.preferred_layers.get(&source.0);
+            let out = OutStream::new(kind, preferred.copied().unwrap_or(Layer::High));
             self.subscriptions.insert(
                 source,
                 Subscription {
@@ -141,8 +228,10 @@ impl Participant {
                     state: OutState::ToOpen,
                     orphaned: false,
                     reopen: false,
+                    out,
                 },
             );
+            self.wants_offer = true;
             return;
         };
         match sub.state {
@@ -156,6 +245,7 @@ impl Participant {
 
     /// Stops receiving every track of `publisher`, who left.
     pub fn unsubscribe_all_of(&mut self, publisher: ParticipantId) {
+        self.preferred_layers.remove(&publisher);
         self.unsubscribe(|(from, _)| *from == publisher);
     }
 
@@ -165,6 +255,7 @@ impl Participant {
     }
 
     fn unsubscribe(&mut self, ends: impl Fn(&SourceTrack) -> bool) {
+        let mut wants_offer = false;
         self.subscriptions.retain(|source, sub| {
             if !ends(source) {
                 return true;
@@ -173,11 +264,15 @@ impl Participant {
             match sub.state {
                 OutState::ToOpen => return false,
                 OutState::Negotiating(_) => sub.orphaned = true,
-                OutState::Open(mid) => sub.state = OutState::ToRelease(mid),
+                OutState::Open(mid) => {
+                    sub.state = OutState::ToRelease(mid);
+                    wants_offer = true;
+                }
                 OutState::ToRelease(_) | OutState::Releasing(_) => {}
             }
             true
         });
+        self.wants_offer |= wants_offer;
     }
 
     /// The source track whose media goes out on `mid`.
@@ -189,13 +284,9 @@ impl Participant {
     }
 
     /// Whether an offer should be made now: some m-line wants opening or releasing and no offer
-    /// is outstanding. Cheap, unlike building an `SdpApi` to find out.
+    /// is outstanding. A flag, not a scan: it is asked after every drive of the session.
     pub fn needs_negotiation(&self) -> bool {
-        self.pending_offer.is_none()
-            && self
-                .subscriptions
-                .values()
-                .any(|s| matches!(s.state, OutState::ToOpen | OutState::ToRelease(_)))
+        self.wants_offer && self.pending_offer.is_none()
     }
 
     /// If the m-lines to other participants' tracks changed and no offer is outstanding, makes the
@@ -206,14 +297,18 @@ impl Participant {
         if self.pending_offer.is_some() {
             return events;
         }
+        self.wants_offer = false;
         let mut change = self.rtc.sdp_api();
         for ((publisher, _), sub) in self.subscriptions.iter_mut() {
             match sub.state {
                 OutState::ToOpen => {
-                    let reuse = self.idle.iter().position(|(kind, _)| *kind == sub.kind);
+                    let reuse = self.idle.iter().position(|(kind, _, _)| *kind == sub.kind);
                     let mid = match reuse {
                         Some(index) => {
-                            let (_, mid) = self.idle.swap_remove(index);
+                            let (_, mid, rewriter) = self.idle.swap_remove(index);
+                            // The m-line's stream goes on with another source.
+                            sub.out.rewriter = rewriter;
+                            sub.out.rewriter.resync();
                             change.set_direction(mid, Direction::SendOnly);
                             mid
                         }
@@ -260,28 +355,47 @@ impl Participant {
     pub fn settle_offer(&mut self) -> Vec<SourceTrack> {
         let mut opened = Vec::new();
         let mut released = Vec::new();
+        let mut wants_offer = false;
+        let rtc = &mut self.rtc;
         self.subscriptions.retain(|source, sub| {
             match sub.state {
                 OutState::Negotiating(mid) if sub.orphaned => {
                     sub.state = OutState::ToRelease(mid);
+                    wants_offer = true;
                 }
                 OutState::Negotiating(mid) => {
                     sub.state = OutState::Open(mid);
+                    let mut api = rtc.direct_api();
+                    let stream = api.stream_tx_by_mid(mid, None);
+                    sub.out.ssrc = stream.map(|stream| {
+                        if sub.kind == MediaKind::Video {
+                            stream.set_rtx_cache(
+                                VIDEO_RESEND_PACKETS,
+                                RESEND_AGE,
+                                RESEND_RATIO_CAP,
+                            );
+                        }
+                        stream.ssrc()
+                    });
                     opened.push(*source);
                 }
                 OutState::Releasing(mid) => {
-                    released.push((sub.kind, mid));
+                    let numbering = std::mem::replace(&mut sub.out.rewriter, Rewriter::new(1));
+                    released.push((sub.kind, mid, numbering));
                     if !std::mem::take(&mut sub.reopen) {
                         return false;
                     }
                     // Published again meanwhile: it takes an idle m-line in the next offer.
                     sub.state = OutState::ToOpen;
+                    sub.out = OutStream::new(sub.kind, sub.out.layer.preferred);
+                    wants_offer = true;
                 }
                 _ => {}
             }
             true
         });
         self.idle.extend(released);
+        self.wants_offer |= wants_offer;
         opened
     }
 }

@@ -69,6 +69,9 @@ pub struct Client {
     pub video_codec: Codec,
     /// A keyframe every n-th video frame; `None`: only the first one and on request.
     pub keyframe_every: Option<u64>,
+    /// The audio level its Opus packets carry (str0m's sign: 0 loudest, -127 silent); `None`
+    /// sends none.
+    pub audio_level: Option<i8>,
     pub(super) force_keyframe: bool,
     pub video_frames_sent: u64,
     pub keyframes_sent: u64,
@@ -161,7 +164,8 @@ impl Client {
             let ticks = (now - start).as_micros() as u64 * 48 / 1000;
             let time = MediaTime::new(ticks, Frequency::FORTY_EIGHT_KHZ);
             let (rtc, mid) = (&mut self.rtc, self.audio_mid);
-            write(rtc, mid, Codec::Opus, now, time, vec![0xfc; 80]);
+            let level = self.audio_level;
+            write(rtc, mid, Codec::Opus, now, time, vec![0xfc; 80], level);
         }
         let next = self.next_video.get_or_insert(now);
         if self.sending.video && now >= *next {
@@ -180,6 +184,7 @@ impl Client {
                 now,
                 time,
                 frame,
+                None,
             );
             self.video_frames_sent += 1;
             self.keyframes_sent += u64::from(key);
@@ -201,8 +206,20 @@ fn video_frame(codec: Codec, key: bool) -> Vec<u8> {
     frame
 }
 
-fn write(rtc: &mut Rtc, mid: Mid, codec: Codec, now: Instant, time: MediaTime, data: Vec<u8>) {
-    let writer = rtc.writer(mid).expect("own m-line has a writer");
+fn write(
+    rtc: &mut Rtc,
+    mid: Mid,
+    codec: Codec,
+    now: Instant,
+    time: MediaTime,
+    data: Vec<u8>,
+    level: Option<i8>,
+) {
+    let mut writer = rtc.writer(mid).expect("own m-line has a writer");
+    if let Some(level) = level {
+        // RFC 6464, as str0m has it: 0 is loudest, -127 silence; voice when louder than -60.
+        writer = writer.audio_level(level, level > -60);
+    }
     let pt = writer
         .payload_params()
         .find(|p| p.spec().codec == codec)

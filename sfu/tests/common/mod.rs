@@ -19,7 +19,7 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use sfu::core::{Input, Output, ShardCore};
-use sfu::{Command, MediaEvent, ParticipantId, RoomId};
+use sfu::{Command, MediaEvent, ParticipantId, RoomId, TrackSource};
 use str0m::config::DtlsCert;
 use str0m::format::Codec;
 use str0m::net::{Protocol, Receive};
@@ -84,6 +84,9 @@ pub struct Net {
     /// The video codec the next clients publish (and the only one they offer when it is H.264,
     /// like a device whose browser offers only a hardware H.264 encoder).
     pub video_codec: Codec,
+    /// What the next clients declare their video m-line to carry (`None`: nothing declared,
+    /// which the core takes for a camera).
+    pub video_source: Option<TrackSource>,
 }
 
 impl Default for Net {
@@ -117,6 +120,7 @@ impl Net {
                 .dtls_provider
                 .generate_certificate(),
             video_codec: Codec::Vp8,
+            video_source: None,
         }
     }
 
@@ -186,6 +190,7 @@ impl Net {
             publishing: true,
             video_codec: self.video_codec,
             keyframe_every: None,
+            audio_level: None,
             force_keyframe: false,
             video_frames_sent: 0,
             keyframes_sent: 0,
@@ -208,7 +213,11 @@ impl Net {
             room: RoomId(room),
             participant: id,
             offer: offer.to_sdp_string(),
-            sources: Vec::new(),
+            sources: self
+                .video_source
+                .map(|source| (video_mid.to_string(), source))
+                .into_iter()
+                .collect(),
         });
         index
     }

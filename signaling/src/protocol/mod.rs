@@ -239,6 +239,11 @@ pub enum ServerMessage {
     TrackRemoved {
         mid: String,
     },
+    /// The participant speaking now, from the audio levels its microphone sends (at most every
+    /// 500 ms, only on a change).
+    ActiveSpeaker {
+        participant: String,
+    },
     ParticipantJoined {
         participant: ParticipantInfo,
     },
