@@ -148,14 +148,13 @@ fn a_declared_screen_is_announced_as_such_and_gated_by_the_screen_right() {
 }
 
 #[test]
-fn rights_for_someone_not_here_are_refused() {
+fn rights_for_someone_without_a_media_session_are_ignored() {
+    // The control plane sends rights whenever they change; a participant whose first offer was
+    // refused (or not sent yet) has nothing to gate, and gets no error for it.
     let mut net = Net::new();
     net.command(Command::SetRights {
         participant: sfu::ParticipantId(99),
         rights: NO_MIC,
     });
-    assert!(net
-        .orphan_events
-        .iter()
-        .any(|(id, e)| { *id == sfu::ParticipantId(99) && matches!(e, MediaEvent::Rejected(_)) }));
+    assert!(net.orphan_events.is_empty(), "{:?}", net.orphan_events);
 }

@@ -213,8 +213,11 @@ impl ShardCore {
     /// Changes what `id` may publish. Media of a withdrawn source is dropped from its next packet;
     /// a source given back restarts every subscriber's stream of it (at a keyframe, for video).
     fn set_rights(&mut self, id: ParticipantId, rights: PublishRights) {
+        // The control plane sends rights whenever they change, media session or not (its first
+        // offer may have been refused, or not sent yet): there is nothing to gate, and nothing
+        // to complain about either.
         let Some(participant) = self.participants.get_mut(&id) else {
-            return self.reject(id, Rejection::NotJoined);
+            return;
         };
         let before = participant.rights;
         participant.rights = rights;
