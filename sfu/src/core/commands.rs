@@ -257,8 +257,10 @@ impl ShardCore {
         if !self.participants.contains_key(&subscriber) {
             return self.reject(subscriber, Rejection::NotJoined);
         }
-        // A preference about nobody (yet) is not kept: it would outlive every cleanup.
-        if !self.participants.contains_key(&publisher) || publisher == subscriber {
+        // A preference about nobody here (yet), or about someone in another room, is not kept:
+        // only a room's own members are cleaned up when one of them leaves.
+        let room_of = |id: &ParticipantId| self.participants.get(id).map(|p| p.room);
+        if publisher == subscriber || room_of(&publisher) != room_of(&subscriber) {
             return;
         }
         let Some(participant) = self.participants.get_mut(&subscriber) else {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use sfu::{MediaEvent, ParticipantId, RoomId, TrackKind};
 use str0m::change::{SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
-use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid, Simulcast, SimulcastLayer};
 use str0m::{Candidate, Event, Rtc, RtcConfig};
 
 /// Opus frames are 20 ms; video runs at 25 fps.
@@ -17,6 +17,10 @@ const VIDEO_EVERY: Duration = Duration::from_millis(40);
 /// Sizes that make a keyframe span several RTP packets and a delta frame one.
 const KEYFRAME_BYTES: usize = 3000;
 const DELTA_BYTES: usize = 400;
+/// The rids of a simulcast camera, lowest quality first (as the web client lists them). A frame
+/// of layer `i` is filled with byte `LAYER_FILL + i`, so a receiver can tell which layer it got.
+pub const SIMULCAST_RIDS: [&str; 3] = ["q", "h", "f"];
+pub const LAYER_FILL: u8 = 0x50;
 
 /// Drops every `every`-th datagram on one leg (0: lossless). Deterministic by construction.
 #[derive(Debug, Default, Clone)]
@@ -69,6 +73,10 @@ pub struct Client {
     pub video_codec: Codec,
     /// A keyframe every n-th video frame; `None`: only the first one and on request.
     pub keyframe_every: Option<u64>,
+    /// Its camera sends the three [`SIMULCAST_RIDS`] layers.
+    pub simulcast: bool,
+    /// The fill byte of the last video frame received from each publisher (see [`LAYER_FILL`]).
+    pub last_video_fill: HashMap<ParticipantId, u8>,
     /// The audio level its Opus packets carry (str0m's sign: 0 loudest, -127 silent); `None`
     /// sends none.
     pub audio_level: Option<i8>,
@@ -131,6 +139,11 @@ impl Client {
                     self.unannounced_frames += 1;
                     return;
                 };
+                if track.1 == TrackKind::Video {
+                    if let Some(fill) = data.data.last() {
+                        self.last_video_fill.insert(track.0, *fill);
+                    }
+                }
                 let r = self.received.entry(track).or_default();
                 r.frames += 1;
                 // VP8 frame tag: bit 0 clear is a keyframe. Opus frames are never counted.
@@ -177,15 +190,30 @@ impl Client {
                     .is_some_and(|n| self.video_frames_sent % n == 0);
             let frame = video_frame(self.video_codec, key);
             let time = MediaTime::from_90khz((now - start).as_micros() as u64 * 9 / 100);
-            write(
-                &mut self.rtc,
-                self.video_mid,
-                self.video_codec,
-                now,
-                time,
-                frame,
-                None,
-            );
+            if self.simulcast {
+                for (layer, rid) in SIMULCAST_RIDS.iter().enumerate() {
+                    let mut frame = frame.clone();
+                    frame[1..].fill(LAYER_FILL + layer as u8);
+                    let writer = self.rtc.writer(self.video_mid).expect("own m-line");
+                    let pt = writer
+                        .payload_params()
+                        .find(|p| p.spec().codec == self.video_codec)
+                        .map(|p| p.pt())
+                        .expect("codec negotiated");
+                    let writer = writer.rid((*rid).into());
+                    writer.write(pt, now, time, frame).expect("write layer");
+                }
+            } else {
+                write(
+                    &mut self.rtc,
+                    self.video_mid,
+                    self.video_codec,
+                    now,
+                    time,
+                    frame,
+                    None,
+                );
+            }
             self.video_frames_sent += 1;
             self.keyframes_sent += u64::from(key);
         }
@@ -276,15 +304,42 @@ pub fn client_offer(
     now: Instant,
     publish: Publish,
 ) -> ClientOffer {
+    client_offer_with(config, addr, now, publish, false)
+}
+
+/// Like [`client_offer`]; the camera's m-line offers the three [`SIMULCAST_RIDS`] when `simulcast`.
+pub fn client_offer_with(
+    config: RtcConfig,
+    addr: SocketAddr,
+    now: Instant,
+    publish: Publish,
+    simulcast: bool,
+) -> ClientOffer {
     let mut rtc = config.build(now);
     rtc.add_local_candidate(Candidate::host(addr, "udp").expect("host candidate"));
     let mut api = rtc.sdp_api();
-    let mut add = |kind, sending| {
-        let stream = Some("cam".to_string());
-        api.add_media(kind, direction(sending), stream, None, None)
-    };
-    let audio_mid = add(MediaKind::Audio, publish.audio);
-    let video_mid = add(MediaKind::Video, publish.video);
+    let stream = Some("cam".to_string());
+    let audio_mid = api.add_media(
+        MediaKind::Audio,
+        direction(publish.audio),
+        stream.clone(),
+        None,
+        None,
+    );
+    let layers = simulcast.then(|| {
+        let mut layers = Simulcast::new();
+        for rid in SIMULCAST_RIDS {
+            layers.add_send_layer(SimulcastLayer::new(rid));
+        }
+        layers
+    });
+    let video_mid = api.add_media(
+        MediaKind::Video,
+        direction(publish.video),
+        stream,
+        None,
+        layers,
+    );
     let (offer, pending) = api.apply().expect("offer has changes");
     ClientOffer {
         rtc,

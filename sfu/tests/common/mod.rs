@@ -27,7 +27,9 @@ use str0m::{Rtc, RtcConfig};
 
 // Re-exported for the tests; no single test binary uses all of them.
 #[allow(unused_imports)]
-pub use client::{client_offer, Client, ClientOffer, Loss, Publish, Received};
+pub use client::{
+    client_offer, client_offer_with, Client, ClientOffer, Loss, Publish, Received, LAYER_FILL,
+};
 #[allow(unused_imports)]
 pub use rng::Rng;
 
@@ -87,6 +89,8 @@ pub struct Net {
     /// What the next clients declare their video m-line to carry (`None`: nothing declared,
     /// which the core takes for a camera).
     pub video_source: Option<TrackSource>,
+    /// Whether the next clients' cameras send simulcast.
+    pub simulcast: bool,
 }
 
 impl Default for Net {
@@ -121,6 +125,7 @@ impl Net {
                 .generate_certificate(),
             video_codec: Codec::Vp8,
             video_source: None,
+            simulcast: false,
         }
     }
 
@@ -174,7 +179,13 @@ impl Net {
             pending,
             audio_mid,
             video_mid,
-        } = client_offer(self.client_config(), addr, self.now, publish);
+        } = client_offer_with(
+            self.client_config(),
+            addr,
+            self.now,
+            publish,
+            self.simulcast,
+        );
         let client = Client {
             id,
             room: RoomId(room),
@@ -191,6 +202,8 @@ impl Net {
             video_codec: self.video_codec,
             keyframe_every: None,
             audio_level: None,
+            simulcast: self.simulcast,
+            last_video_fill: HashMap::new(),
             force_keyframe: false,
             video_frames_sent: 0,
             keyframes_sent: 0,
