@@ -10,6 +10,7 @@
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,12 +57,19 @@ export const harness = {
 
 let server = null;
 
-/** Registers the before/after hooks that start and stop the server and the browser. */
-export function useHarness() {
+/**
+ * Registers the before/after hooks that start and stop the server and the browser;
+ * `chromiumArgs` are added to the browser's (e.g. a sound file for the fake microphone).
+ */
+export function useHarness({ chromiumArgs = [] } = {}) {
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     await startServer();
-    harness.browser = await chromium.launch({ executablePath: CHROMIUM_BIN, headless: true, args: CHROMIUM_ARGS });
+    harness.browser = await chromium.launch({
+      executablePath: CHROMIUM_BIN,
+      headless: true,
+      args: [...CHROMIUM_ARGS, ...chromiumArgs],
+    });
   });
 
   after(async () => {
@@ -381,4 +389,31 @@ export async function startCuttableProxy() {
 export function via(baseUrl, url) {
   const u = new URL(url);
   return new URL(u.pathname + u.search, baseUrl).href;
+}
+
+/**
+ * Writes a WAV file of a steady tone (`seconds` long, 48 kHz mono, 16-bit, about -12 dBFS): what
+ * a fake microphone plays to sound like someone talking without pause (Chromium's own fake
+ * microphone only beeps once a second).
+ */
+export function writeToneWav(file, seconds = 5, hz = 440) {
+  const rate = 48_000;
+  const samples = rate * seconds;
+  const data = Buffer.alloc(44 + samples * 2);
+  data.write('RIFF', 0);
+  data.writeUInt32LE(36 + samples * 2, 4);
+  data.write('WAVEfmt ', 8);
+  data.writeUInt32LE(16, 16);
+  data.writeUInt16LE(1, 20); // PCM
+  data.writeUInt16LE(1, 22); // mono
+  data.writeUInt32LE(rate, 24);
+  data.writeUInt32LE(rate * 2, 28);
+  data.writeUInt16LE(2, 32);
+  data.writeUInt16LE(16, 34);
+  data.write('data', 36);
+  data.writeUInt32LE(samples * 2, 40);
+  for (let i = 0; i < samples; i += 1) {
+    data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
+  }
+  writeFileSync(file, data);
 }

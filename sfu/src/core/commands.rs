@@ -107,6 +107,14 @@ impl ShardCore {
                 sdp: answer.to_sdp_string(),
             },
         ));
+        // Speaker changes are only announced when they happen: a newcomer learns the current
+        // one now, or would see nobody highlighted until the floor passes.
+        if let Some(speaker) = self.speakers.get(&room).and_then(|d| d.current()) {
+            let event = MediaEvent::ActiveSpeaker {
+                participant: speaker,
+            };
+            self.outputs.push_back(Output::Event(id, event));
+        }
         tracing::debug!(participant = %id, %room, "joined media session");
         self.mark_dirty(id);
     }

@@ -80,6 +80,11 @@ impl SpeakerDetector {
         self.current
     }
 
+    /// The active speaker now, if any.
+    pub fn current(&self) -> Option<ParticipantId> {
+        self.current
+    }
+
     /// Forgets a participant who left.
     pub fn remove(&mut self, participant: ParticipantId) {
         self.levels.retain(|(p, _, _)| *p != participant);
@@ -125,6 +130,7 @@ mod tests {
         let (at, who) = changes[0];
         assert_eq!(who, A);
         assert!((100..=1_000).contains(&at), "after {at} ms");
+        assert_eq!(d.current(), Some(A), "kept for newcomers");
     }
 
     #[test]
