@@ -88,9 +88,11 @@ pub struct Args {
     /// The Janus binary (default: `janus` from PATH).
     #[arg(long, value_name = "PATH")]
     pub janus: Option<PathBuf>,
-    /// Janus's `event_loops` (0: Janus's default, a media loop thread per handle).
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub janus_event_loops: usize,
+    /// Janus's `event_loops`: media threads shared by all handles (0: Janus's own default, a
+    /// thread per handle). Default: one per CPU Janus may use, as the classroom server has one
+    /// shard per CPU (1 with --server-cpu).
+    #[arg(long, value_name = "N")]
+    pub janus_event_loops: Option<usize>,
 }
 
 /// Leaves the server this long after the window closes so in-flight frames still count.
@@ -162,6 +164,17 @@ impl Args {
             loopback_addr(url)?;
         }
         Ok(())
+    }
+
+    /// Janus's `event_loops` for this run (see `--janus-event-loops`).
+    pub fn janus_event_loops(&self) -> usize {
+        self.janus_event_loops.unwrap_or_else(|| {
+            if self.server_cpu.is_some() {
+                1
+            } else {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            }
+        })
     }
 
     /// From the first join to the last, for `classes` classes.

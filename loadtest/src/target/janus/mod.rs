@@ -30,18 +30,19 @@ use process::JanusProcess;
 #[derive(Debug)]
 pub struct Janus {
     process: JanusProcess,
+    event_loops: usize,
 }
 
 impl Janus {
     /// Prepares and starts Janus as the flags say (`--janus`, `--server-cpu`,
     /// `--janus-event-loops`).
     pub fn start(args: &Args) -> anyhow::Result<Janus> {
-        let process = JanusProcess::start(
-            args.janus.as_deref(),
-            args.server_cpu,
-            args.janus_event_loops,
-        )?;
-        Ok(Janus { process })
+        let event_loops = args.janus_event_loops();
+        let process = JanusProcess::start(args.janus.as_deref(), args.server_cpu, event_loops)?;
+        Ok(Janus {
+            process,
+            event_loops,
+        })
     }
 }
 
@@ -53,7 +54,11 @@ impl Sfu for Janus {
     type Class = RoomId;
 
     fn describe(&self) -> String {
-        format!("Janus VideoRoom at ws://{}", self.process.ws)
+        let loops = match self.event_loops {
+            0 => "a media thread per handle".to_owned(),
+            n => format!("event_loops {n}"),
+        };
+        format!("Janus VideoRoom at ws://{} ({loops})", self.process.ws)
     }
 
     fn pid(&self) -> Option<u32> {
