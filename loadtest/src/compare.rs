@@ -54,6 +54,7 @@ pub struct SideBySide {
 }
 
 impl SideBySide {
+    /// The table for one outcome of each target.
     pub fn new(classroom: &Outcome, janus: &Outcome) -> SideBySide {
         let mut rows = Vec::new();
         let classes = match (classroom, janus) {
@@ -97,6 +98,7 @@ impl SideBySide {
         SideBySide { classes, rows }
     }
 
+    /// The table on stdout.
     pub fn print(&self) {
         println!("=== side by side at {} classes", self.classes);
         println!(

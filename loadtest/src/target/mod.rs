@@ -47,6 +47,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// As `--target` spells it.
     pub fn name(self) -> &'static str {
         match self {
             Kind::Classroom => "classroom",

@@ -23,6 +23,7 @@ pub struct SpawnedServer {
 }
 
 impl SpawnedServer {
+    /// Starts `path` and waits (15 s at most) for the address it prints.
     pub fn start(path: &Path, cpu: Option<usize>, shards: Option<usize>) -> anyhow::Result<Self> {
         if !path.is_file() {
             bail!("--spawn-server: no such file {}", path.display());

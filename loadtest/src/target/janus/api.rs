@@ -142,6 +142,7 @@ pub struct Subscribed {
 #[derive(Debug)]
 pub struct Session {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// Janus's id for the session.
     pub id: u64,
     transactions: u64,
 }
@@ -298,5 +299,112 @@ impl Answer {
             Answer::Id(id) => Ok(id),
             Answer::Plugin(_) => bail!("Janus answered with plugin data where an id was expected"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Incoming {
+        serde_json::from_str(text).expect("parses")
+    }
+
+    #[test]
+    fn session_answers_parse() {
+        let created = parse(r#"{"janus":"success","transaction":"1","data":{"id":4242}}"#);
+        assert!(matches!(
+            created,
+            Incoming::Success {
+                data: Some(Created { id: 4242 }),
+                ..
+            }
+        ));
+        let refused = parse(
+            r#"{"janus":"error","transaction":"2","error":{"code":458,"reason":"No such session"}}"#,
+        );
+        assert!(matches!(
+            refused,
+            Incoming::Error {
+                error: ApiError { code: 458, .. },
+                ..
+            }
+        ));
+        assert!(matches!(
+            parse(r#"{"janus":"ack","session_id":1,"transaction":"3"}"#),
+            Incoming::Ack {}
+        ));
+        assert!(matches!(
+            parse(r#"{"janus":"media","session_id":1,"sender":2,"type":"audio","receiving":true}"#),
+            Incoming::Other
+        ));
+    }
+
+    #[test]
+    fn videoroom_events_parse() {
+        let joined = parse(
+            r#"{"janus":"event","session_id":1,"sender":7,"transaction":"4",
+                "plugindata":{"plugin":"janus.plugin.videoroom","data":{"videoroom":"joined",
+                "room":99,"description":"x","id":555,"private_id":1,"publishers":[{"id":321,
+                "display":"Teacher 0","streams":[{"type":"audio","mindex":0,"mid":"0","codec":"opus"},
+                {"type":"video","mindex":1,"mid":"1","codec":"vp8"}]}]}},
+                "jsep":{"type":"answer","sdp":"v=0\r\n"}}"#,
+        );
+        let Incoming::Event {
+            sender: 7,
+            plugindata: Some(data),
+            jsep: Some(jsep),
+        } = joined
+        else {
+            panic!("not a joined event: {joined:?}");
+        };
+        assert_eq!(jsep.kind, "answer");
+        let Room::Joined {
+            id: 555,
+            publishers,
+        } = data.data
+        else {
+            panic!("not joined");
+        };
+        assert_eq!(publishers[0].id, 321);
+        assert_eq!(publishers[0].streams.len(), 2);
+        let attached = parse(
+            r#"{"janus":"event","sender":8,"plugindata":{"plugin":"janus.plugin.videoroom",
+                "data":{"videoroom":"attached","room":99,"streams":[{"type":"video","mindex":0,
+                "mid":"0","feed_id":321,"feed_mid":"1"},{"type":"data","mindex":1,"mid":"1"}]}},
+                "jsep":{"type":"offer","sdp":"v=0\r\n"}}"#,
+        );
+        let Incoming::Event {
+            plugindata: Some(data),
+            ..
+        } = attached
+        else {
+            panic!("not an event");
+        };
+        let Room::Attached { streams } = data.data else {
+            panic!("not attached");
+        };
+        assert_eq!(streams[0].feed_id, Some(321));
+        assert_eq!(streams[1].feed_id, None);
+        let error = parse(
+            r#"{"janus":"event","sender":8,"plugindata":{"plugin":"janus.plugin.videoroom",
+                "data":{"videoroom":"event","error_code":426,"error":"No such room (5)"}}}"#,
+        );
+        let Incoming::Event {
+            plugindata: Some(data),
+            ..
+        } = error
+        else {
+            panic!("not an event");
+        };
+        assert!(matches!(
+            data.data,
+            Room::Event {
+                error_code: Some(426),
+                ..
+            }
+        ));
+        let hangup = parse(r#"{"janus":"hangup","session_id":1,"sender":8,"reason":"DTLS alert"}"#);
+        assert!(matches!(hangup, Incoming::Hangup { sender: 8, .. }));
     }
 }

@@ -60,6 +60,7 @@ impl JanusProcess {
         Ok(janus)
     }
 
+    /// Janus's pid (`setpriv` and `taskset` exec it, so it is the child's own).
     pub fn pid(&self) -> u32 {
         self.server.pid
     }

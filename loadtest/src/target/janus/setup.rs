@@ -29,6 +29,7 @@ impl TempDir {
         Ok(TempDir(path))
     }
 
+    /// Where it is.
     pub fn path(&self) -> &Path {
         &self.0
     }
