@@ -4,7 +4,7 @@
 //! this process die without running any of that (SIGKILL), the kernel kills them: they are started
 //! under `setpriv --pdeathsig KILL`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -14,6 +14,18 @@ const GRACE: Duration = Duration::from_secs(3);
 
 /// Every server started and not yet stopped, for the signal handler and the watchdog.
 static RUNNING: Mutex<Vec<Arc<Mutex<Child>>>> = Mutex::new(Vec::new());
+/// Scratch directories of those servers, removed after them should the process exit early.
+static SCRATCH: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Removes `dir` in [`stop_all`] unless [`forget_scratch`] is called first (by its owner's `Drop`).
+pub fn register_scratch(dir: &Path) {
+    lock(&SCRATCH).push(dir.to_path_buf());
+}
+
+/// `dir` was removed by its owner.
+pub fn forget_scratch(dir: &Path) {
+    lock(&SCRATCH).retain(|d| d != dir);
+}
 
 /// A server process of ours; stopped when dropped.
 #[derive(Debug)]
@@ -52,7 +64,8 @@ impl Drop for Server {
 
 /// The command that runs `program`, pinned to `cpu` if given, and killed by the kernel if this
 /// process dies first (`setpriv --pdeathsig KILL`; both `setpriv` and `taskset` exec, so the pid
-/// is the server's own).
+/// is the server's own). The kernel sends that signal when the *thread* that spawned the server
+/// ends, so servers are spawned from the main thread.
 pub fn server_command(program: &Path, cpu: Option<usize>) -> Command {
     let mut command = Command::new("setpriv");
     command.args(["--pdeathsig", "KILL", "--"]);
@@ -63,11 +76,15 @@ pub fn server_command(program: &Path, cpu: Option<usize>) -> Command {
     command
 }
 
-/// Stops every server still running (the signal handler and the watchdog call this).
+/// Stops every server still running and removes their scratch directories (the signal handler
+/// and the watchdog call this just before exiting, when no `Drop` will run).
 pub fn stop_all() {
     let running: Vec<_> = lock(&RUNNING).drain(..).collect();
     for child in running {
         stop(&mut lock(&child));
+    }
+    for dir in lock(&SCRATCH).drain(..) {
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
 

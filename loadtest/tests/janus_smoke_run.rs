@@ -96,6 +96,16 @@ fn ctrl_c_stops_janus_too() {
     assert_eq!(status.code(), Some(130));
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(!process_exists(pid), "Janus {pid} outlived Ctrl-C");
+    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .expect("temp dir")
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(&format!("loadtest-janus-{}-", child.id()))
+        })
+        .collect();
+    assert!(left.is_empty(), "Janus's directory outlived Ctrl-C");
 }
 
 /// `… Janus VideoRoom at ws://… (pid N); …`

@@ -26,6 +26,7 @@ impl TempDir {
         let path =
             std::env::temp_dir().join(format!("loadtest-{label}-{}-{nanos}", std::process::id()));
         std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
+        crate::process::register_scratch(&path);
         Ok(TempDir(path))
     }
 
@@ -38,6 +39,7 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+        crate::process::forget_scratch(&self.0);
     }
 }
 
