@@ -9,13 +9,16 @@ step() { printf '\n== %s\n' "$*"; }
 
 # --- system packages --------------------------------------------------------------------------
 # chromium: the browser tests; cmake, clang, pkg-config: building aws-lc (str0m's DTLS/SRTP crypto);
-# libopus-dev: the load generator encodes real Opus frames.
+# libopus-dev: the load generator encodes real Opus frames; janus: the load generator's side-by-side
+# target (its test starts a real Janus VideoRoom; a C compiler, cc, builds its loopback shim).
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
 command -v clang >/dev/null 2>&1 || need_apt+=(clang)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 dpkg -s libopus-dev >/dev/null 2>&1 || need_apt+=(libopus-dev)
+dpkg -s janus >/dev/null 2>&1 || need_apt+=(janus)
+command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing ${need_apt[*]}"
   SUDO=""

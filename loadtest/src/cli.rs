@@ -7,23 +7,26 @@ use std::time::Duration;
 use anyhow::{anyhow, bail};
 use clap::Parser;
 
+use crate::target::{Choice, Kind};
+
 /// Simulates classes (a teacher with camera and mic, pupils watching, a few pupils talking)
-/// against a classroom server on this machine, with real signalling and real ICE/DTLS/SRTP.
+/// against a classroom server on this machine, or Janus VideoRoom, or both side by side, with
+/// real signalling and real ICE/DTLS/SRTP.
 #[derive(Debug, Parser)]
 #[command(name = "loadtest", version)]
 pub struct Args {
-    /// Server to load, e.g. http://127.0.0.1:8080 (loopback only).
-    #[arg(
-        long,
-        conflicts_with = "spawn_server",
-        required_unless_present = "spawn_server"
-    )]
+    /// What to load: the classroom server, Janus VideoRoom (started by the load test), or both
+    /// one after the other with a side-by-side table.
+    #[arg(long, value_enum, default_value = "classroom")]
+    pub target: Choice,
+    /// Classroom server to load, e.g. http://127.0.0.1:8080 (loopback only).
+    #[arg(long, conflicts_with = "spawn_server")]
     pub server: Option<String>,
     /// Start this `classroom` binary on ephemeral loopback ports and load it.
     #[arg(long, value_name = "PATH")]
     pub spawn_server: Option<PathBuf>,
-    /// Pin the spawned server to this CPU (`taskset -c N`).
-    #[arg(long, value_name = "N", requires = "spawn_server")]
+    /// Pin the server we start (classroom or Janus) to this CPU (`taskset -c N`).
+    #[arg(long, value_name = "N")]
     pub server_cpu: Option<usize>,
     /// Media shards of the spawned server (default: the server's own, one per CPU it may use).
     #[arg(long, value_name = "N", requires = "spawn_server")]
@@ -82,6 +85,14 @@ pub struct Args {
     /// Largest p99 latency in ms that still holds (--find-capacity).
     #[arg(long, default_value_t = 20.0)]
     pub max_p99_ms: f64,
+    /// The Janus binary (default: `janus` from PATH).
+    #[arg(long, value_name = "PATH")]
+    pub janus: Option<PathBuf>,
+    /// Janus's `event_loops`: media threads shared by all handles (0: Janus's own default, a
+    /// thread per handle). Default: one per CPU Janus may use, as the classroom server has one
+    /// shard per CPU (1 with --server-cpu).
+    #[arg(long, value_name = "N")]
+    pub janus_event_loops: Option<usize>,
 }
 
 /// Leaves the server this long after the window closes so in-flight frames still count.
@@ -91,6 +102,16 @@ const MIN_WINDOW: Duration = Duration::from_secs(1);
 impl Args {
     /// Checks what clap cannot; the message says what to change.
     pub fn validate(&self) -> anyhow::Result<()> {
+        let classroom = self.target.kinds().contains(&Kind::Classroom);
+        if classroom && self.server.is_none() && self.spawn_server.is_none() {
+            bail!("the classroom target needs --server URL or --spawn-server PATH");
+        }
+        if self.server_cpu.is_some()
+            && self.spawn_server.is_none()
+            && self.target == Choice::Classroom
+        {
+            bail!("--server-cpu pins a server we start: give --spawn-server or --target janus");
+        }
         if self.classes == 0 {
             bail!("--classes must be at least 1");
         }
@@ -143,6 +164,17 @@ impl Args {
             loopback_addr(url)?;
         }
         Ok(())
+    }
+
+    /// Janus's `event_loops` for this run (see `--janus-event-loops`).
+    pub fn janus_event_loops(&self) -> usize {
+        self.janus_event_loops.unwrap_or_else(|| {
+            if self.server_cpu.is_some() {
+                1
+            } else {
+                std::thread::available_parallelism().map_or(1, |n| n.get())
+            }
+        })
     }
 
     /// From the first join to the last, for `classes` classes.

@@ -1,26 +1,32 @@
-//! `loadtest`: simulated classes against a classroom server on this machine. See `--help`.
+//! `loadtest`: simulated classes against a classroom server on this machine, against Janus
+//! VideoRoom, or both side by side. See `--help`.
 //!
-//! Exit codes: 0 the run completed (its errors, if any, are in the report); 1 the server could not
+//! Exit codes: 0 the run completed (its errors, if any, are in the report); 1 a server could not
 //! be started or reached, or the JSON could not be written; 2 bad arguments; 3 the hard deadline
-//! passed (the server we spawned is killed first).
+//! passed; 130 interrupted (SIGINT or SIGTERM). Servers we started are stopped in every case.
 
 mod cli;
+mod compare;
 mod measure;
 mod media;
 mod peer;
+mod process;
 mod report;
 mod run;
-mod server;
-mod signalling;
+mod target;
 
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 
 use crate::cli::Args;
+use crate::compare::{Outcome, SideBySide};
 use crate::run::{Generator, TEARDOWN};
-use crate::server::Target;
+use crate::target::classroom::Classroom;
+use crate::target::janus::Janus;
+use crate::target::{Kind, Sfu};
 
 /// Per run, beyond `--duration` and the teardown: creating the classes and starting up.
 const SETUP_ALLOWANCE: Duration = Duration::from_secs(6);
@@ -31,6 +37,10 @@ fn main() -> ExitCode {
         eprintln!("loadtest: error: {e:#}");
         return ExitCode::from(2);
     }
+    if let Err(e) = process::stop_on_signals() {
+        eprintln!("loadtest: cannot handle signals: {e}");
+        return ExitCode::FAILURE;
+    }
     measure::clock_nanos(); // fixes the process-wide clock's origin
     let generator = match Generator::new() {
         Ok(g) => g,
@@ -39,24 +49,68 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let target = match Target::from_args(&args) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("loadtest: {e:#}");
+    start_watchdog();
+    let kinds = args.target.kinds();
+    let mut outcomes = Vec::with_capacity(kinds.len());
+    for &kind in kinds {
+        if kinds.len() > 1 {
+            println!("=== {}", kind.name());
+        }
+        let outcome = match kind {
+            Kind::Classroom => {
+                Classroom::from_args(&args).and_then(|target| run_target(&args, target, &generator))
+            }
+            Kind::Janus => {
+                Janus::start(&args).and_then(|target| run_target(&args, target, &generator))
+            }
+        };
+        match outcome {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(e) => {
+                eprintln!("loadtest: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let json = match outcomes.as_slice() {
+        [one] => serde_json::to_string_pretty(one),
+        [classroom, janus] => {
+            let table = SideBySide::new(classroom, janus);
+            table.print();
+            serde_json::to_string_pretty(&serde_json::json!({
+                "classroom": classroom,
+                "janus": janus,
+                "side_by_side": table,
+            }))
+        }
+        _ => unreachable!("one or two targets"),
+    };
+    if let Some(path) = &args.json {
+        let written = json
+            .map_err(anyhow::Error::from)
+            .and_then(|json| Ok(std::fs::write(path, json + "\n")?));
+        if let Err(e) = written {
+            eprintln!("loadtest: cannot write {}: {e}", path.display());
             return ExitCode::FAILURE;
         }
-    };
-    start_watchdog(&args, &target);
+    }
+    ExitCode::SUCCESS
+}
+
+/// Loads `target` (a run, or a capacity search) on a runtime of its own, prints the summary, and
+/// stops the target's server (dropped here) before returning.
+fn run_target<T: Sfu>(args: &Args, target: T, generator: &Generator) -> anyhow::Result<Outcome> {
     eprintln!(
         "loadtest: server {} (pid {}); camera {} kbit/s VP8-shaped at {} fps, keyframe every {:?} \
          and on request; mic: real Opus, {} bytes/frame on average",
-        target.addr.http,
-        target.pid.map_or("unknown".into(), |p| p.to_string()),
+        target.describe(),
+        target.pid().map_or("unknown".into(), |p| p.to_string()),
         args.video_kbps,
         args.fps,
         args.keyframe_every,
         generator.opus.mean_len()
     );
+    arm_watchdog(args);
     let runtime = if args.threads == 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -67,61 +121,31 @@ fn main() -> ExitCode {
             .enable_all()
             .build()
     };
-    let runtime = match runtime {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("loadtest: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let runtime = runtime.map_err(|e| anyhow::anyhow!("cannot start the runtime: {e}"))?;
     let outcome = runtime.block_on(async {
         if args.find_capacity {
-            let capacity = run::find_capacity(&args, &target, &generator).await?;
-            for step in &capacity.steps {
-                println!("--- {} classes", step.classes);
-                step.print();
-            }
-            match capacity.capacity_classes {
-                Some(n) => println!(
-                    "capacity: {n} classes held (loss ≤ {}, p99 ≤ {} ms, no errors); stopped by {}",
-                    args.max_loss,
-                    args.max_p99_ms,
-                    capacity.stopped_by.as_deref().unwrap_or("-")
-                ),
-                None => println!(
-                    "capacity: not even {} classes held ({})",
-                    args.classes,
-                    capacity.stopped_by.as_deref().unwrap_or("-")
-                ),
-            }
-            anyhow::Ok(serde_json::to_string_pretty(&capacity)?)
+            run::find_capacity(args, &target, generator)
+                .await
+                .map(Outcome::Capacity)
         } else {
-            let report = run::run_once(&args, args.classes, &target, &generator).await?;
-            report.print();
-            anyhow::Ok(serde_json::to_string_pretty(&report)?)
+            run::run_once(args, args.classes, &target, generator)
+                .await
+                .map(|report| Outcome::Run(Box::new(report)))
         }
     });
-    // Peers still leaving are dropped here; then the server we spawned is stopped.
+    // Peers still leaving are dropped here; then the server we started is stopped.
     runtime.shutdown_timeout(Duration::from_millis(200));
-    let json = match outcome {
-        Ok(json) => json,
-        Err(e) => {
-            eprintln!("loadtest: {e:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    if let Some(path) = &args.json {
-        if let Err(e) = std::fs::write(path, json + "\n") {
-            eprintln!("loadtest: cannot write {}: {e}", path.display());
-            return ExitCode::FAILURE;
-        }
-    }
     drop(target);
-    ExitCode::SUCCESS
+    let outcome = outcome?;
+    outcome.print();
+    Ok(outcome)
 }
 
-/// Ends the process (and the server it spawned) if it overstays: every run is bounded.
-fn start_watchdog(args: &Args, target: &Target) {
+/// When the current target's runs must be over (set as each target starts).
+static DEADLINE: Mutex<Option<(Instant, Duration)>> = Mutex::new(None);
+
+/// Gives the target about to run its time: every run of it bounded, plus a margin.
+fn arm_watchdog(args: &Args) {
     let runs = if args.find_capacity {
         (args.max_classes - args.classes) / args.step + 1
     } else {
@@ -129,15 +153,20 @@ fn start_watchdog(args: &Args, target: &Target) {
     };
     let per_run = args.duration + TEARDOWN + SETUP_ALLOWANCE;
     let limit = per_run * runs as u32 + Duration::from_secs(3);
-    let server = target.spawned.as_ref().map(|s| s.killer());
-    std::thread::spawn(move || {
-        std::thread::sleep(limit);
-        eprintln!("loadtest: hard deadline of {limit:?} passed; stopping");
-        if let Some(server) = server {
-            let mut child = server.lock().unwrap_or_else(|e| e.into_inner());
-            let _ = child.kill();
-            let _ = child.wait();
+    *DEADLINE.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now() + limit, limit));
+}
+
+/// Ends the process (and the servers it started) if a target overstays: every run is bounded.
+fn start_watchdog() {
+    std::thread::spawn(|| loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let deadline = *DEADLINE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, limit)) = deadline {
+            if Instant::now() >= at {
+                eprintln!("loadtest: hard deadline of {limit:?} passed; stopping");
+                process::stop_all();
+                std::process::exit(3);
+            }
         }
-        std::process::exit(3);
     });
 }

@@ -104,6 +104,29 @@ impl PeerStats {
             errors: Vec::new(),
         }
     }
+
+    /// Adds what one PeerConnection of this participant measured (Janus gives a participant one
+    /// to publish and one to subscribe). `connected` is left to the caller: it means all of them.
+    pub fn absorb(&mut self, other: PeerStats) {
+        for (kind, stamps) in other.sent {
+            self.sent.entry(kind).or_default().extend(stamps);
+        }
+        self.tracks.extend(other.tracks);
+        for (kind, latency) in other.latency {
+            let _ = self
+                .latency
+                .entry(kind)
+                .or_insert_with(histogram)
+                .add(&latency);
+        }
+        self.rtp_packets += other.rtp_packets;
+        self.first_media = match (self.first_media, other.first_media) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.keyframe_requests += other.keyframe_requests;
+        self.errors.extend(other.errors);
+    }
 }
 
 /// RFC 7983 / RFC 5761 demultiplexing: an RTP (not RTCP) datagram.

@@ -325,6 +325,25 @@ impl Capacity {
         }
     }
 
+    /// Every step's summary, then the verdict, on stdout.
+    pub fn print(&self) {
+        for step in &self.steps {
+            println!("--- {} classes", step.classes);
+            step.print();
+        }
+        let stopped_by = self.stopped_by.as_deref().unwrap_or("-");
+        match self.capacity_classes {
+            Some(n) => println!(
+                "capacity: {n} classes held (loss ≤ {}, p99 ≤ {} ms, no errors); stopped by {stopped_by}",
+                self.max_loss, self.max_p99_ms,
+            ),
+            None => println!(
+                "capacity: not even {} classes held ({stopped_by})",
+                self.steps.first().map_or(0, |r| r.classes),
+            ),
+        }
+    }
+
     /// `None` if the step held, else why not.
     pub fn judge(&self, report: &Report) -> Option<String> {
         if report.errors > 0 {

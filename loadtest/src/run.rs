@@ -8,16 +8,16 @@ use anyhow::Context;
 use crate::cli::{Args, SETTLE};
 use crate::measure::{self, nanos_at, PeerStats, Window};
 use crate::media::{OpusLoop, VideoShape};
-use crate::peer::{self, PeerPlan, RunContext};
+use crate::peer::{PeerPlan, RunContext};
 use crate::report::{Capacity, Report, Samples};
-use crate::server::Target;
+use crate::target::Sfu;
 
 /// After the run ends, how long peers get to leave before they are abandoned.
 pub const TEARDOWN: Duration = Duration::from_secs(3);
 /// Pause between capacity steps, so the server has freed the previous step's classes.
 const BETWEEN_STEPS: Duration = Duration::from_secs(1);
 
-/// What stays the same across runs.
+/// What stays the same across runs: the encoded Opus loop and the video filler.
 #[derive(Debug)]
 pub struct Generator {
     pub opus: Arc<OpusLoop>,
@@ -25,6 +25,7 @@ pub struct Generator {
 }
 
 impl Generator {
+    /// Encodes the audio once for every run of this process.
     pub fn new() -> anyhow::Result<Generator> {
         Ok(Generator {
             opus: OpusLoop::encode()?,
@@ -34,21 +35,17 @@ impl Generator {
 }
 
 /// Runs `classes` classes for `args.duration`; `Err` only when the server cannot be used at all.
-pub async fn run_once(
+pub async fn run_once<T: Sfu>(
     args: &Args,
     classes: usize,
-    target: &Target,
+    target: &T,
     generator: &Generator,
 ) -> anyhow::Result<Report> {
-    let mut links = Vec::with_capacity(classes);
+    let mut made = Vec::with_capacity(classes);
     for _ in 0..classes {
-        links.push(
-            target
-                .addr
-                .create_class()
-                .await
-                .with_context(|| format!("cannot create a class on {}", target.addr.http))?,
-        );
+        made.push(Arc::new(target.create_class(args).await.with_context(
+            || format!("cannot create a class on {}", target.describe()),
+        )?));
     }
     let start = Instant::now() + Duration::from_millis(50);
     let end = start + args.duration;
@@ -59,7 +56,6 @@ pub async fn run_once(
         end: nanos_at(window_end),
     };
     let ctx = Arc::new(RunContext {
-        server: target.addr.clone(),
         opus: generator.opus.clone(),
         filler: generator.filler.clone(),
         video: VideoShape {
@@ -72,24 +68,22 @@ pub async fn run_once(
     });
     // Teachers first, then pupils round-robin over the classes, so every class fills together.
     let mut plans = Vec::new();
-    for (class, link) in links.iter().enumerate() {
+    for class in 0..classes {
         plans.push(PeerPlan {
             class,
             name: format!("Teacher {class}"),
-            room: link.room.clone(),
-            token: link.teacher_token.clone(),
+            teacher: true,
             publish_audio: true,
             publish_video: true,
             join_at: start,
         });
     }
     for pupil in 0..args.pupils {
-        for (class, link) in links.iter().enumerate() {
+        for class in 0..classes {
             plans.push(PeerPlan {
                 class,
                 name: format!("Pupil {class}.{pupil}"),
-                room: link.room.clone(),
-                token: link.pupil_token.clone(),
+                teacher: false,
                 publish_audio: pupil < args.talkers,
                 publish_video: false,
                 join_at: start,
@@ -102,7 +96,13 @@ pub async fn run_once(
         .enumerate()
         .map(|(i, mut plan)| {
             plan.join_at = start + every * i as u32;
-            tokio::spawn(peer::run(plan, ctx.clone()))
+            let join_at = plan.join_at;
+            let class = made[plan.class].clone();
+            let participant = target.participant(plan, class, ctx.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep_until(join_at.into()).await;
+                participant.await
+            })
         })
         .collect();
     let samples = sample_window(target, window_start, window_end).await;
@@ -129,7 +129,7 @@ pub async fn run_once(
 }
 
 /// Server CPU, own CPU, server datagram counter and UDP buffer drops at both ends of the window.
-async fn sample_window(target: &Target, start: Instant, end: Instant) -> Samples {
+async fn sample_window<T: Sfu>(target: &T, start: Instant, end: Instant) -> Samples {
     tokio::time::sleep_until(start.into()).await;
     let first = sample(target).await;
     tokio::time::sleep_until(end.into()).await;
@@ -137,24 +137,20 @@ async fn sample_window(target: &Target, start: Instant, end: Instant) -> Samples
     Samples { first, last }
 }
 
-async fn sample(target: &Target) -> crate::report::Sample {
+async fn sample<T: Sfu>(target: &T) -> crate::report::Sample {
     crate::report::Sample {
         at: Instant::now(),
-        server_cpu: target.pid.and_then(|pid| measure::process_cpu(pid).ok()),
+        server_cpu: target.pid().and_then(|pid| measure::process_cpu(pid).ok()),
         own_cpu: measure::process_cpu(std::process::id()).ok(),
-        server_datagrams_out: target
-            .addr
-            .metric_sum("classroom_shard_datagrams_out_total")
-            .await
-            .ok(),
+        server_datagrams_out: target.datagrams_out().await,
         udp_rcvbuf_errors: measure::udp_rcvbuf_errors(),
     }
 }
 
 /// Adds classes step by step until a step fails the limits; the last step that held is the capacity.
-pub async fn find_capacity(
+pub async fn find_capacity<T: Sfu>(
     args: &Args,
-    target: &Target,
+    target: &T,
     generator: &Generator,
 ) -> anyhow::Result<Capacity> {
     let mut capacity = Capacity::new(args);

@@ -89,3 +89,56 @@ fn an_unreachable_server_is_reported() {
         "no such file",
     );
 }
+
+#[test]
+fn an_unknown_target_is_refused() {
+    refused(&["--target", "mediasoup"], "invalid value 'mediasoup'");
+}
+
+#[test]
+fn a_missing_janus_is_reported() {
+    refused(
+        &["--target", "janus", "--janus", "/nonexistent/janus"],
+        "Janus is not installed",
+    );
+}
+
+#[test]
+fn a_janus_that_fails_to_start_is_reported_with_its_output() {
+    // A stand-in laid out like an installed Janus (bin/ and lib/janus/{plugins,transports}) that
+    // complains and exits at once.
+    let root = std::env::temp_dir().join(format!("loadtest-fake-janus-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    for folder in ["bin", "lib/janus/plugins", "lib/janus/transports"] {
+        std::fs::create_dir_all(root.join(folder)).expect("temp dir");
+    }
+    std::fs::write(root.join("lib/janus/plugins/libjanus_videoroom.so"), "").expect("write");
+    std::fs::write(root.join("lib/janus/transports/libjanus_websockets.so"), "").expect("write");
+    let binary = root.join("bin/janus");
+    std::fs::write(
+        &binary,
+        "#!/bin/sh\necho 'first line'\necho '[FATAL] configuration is broken' >&2\nexit 1\n",
+    )
+    .expect("write");
+    std::fs::set_permissions(&binary, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    refused(
+        &[
+            "--target",
+            "janus",
+            "--janus",
+            binary.to_str().expect("utf-8"),
+        ],
+        "[FATAL] configuration is broken",
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+#[test]
+fn the_classroom_target_needs_a_server() {
+    refused(&["--target", "both"], "--spawn-server");
+    refused(
+        &["--server-cpu", "1", "--server", "http://127.0.0.1:1"],
+        "--server-cpu",
+    );
+}

@@ -1,0 +1,331 @@
+//! One PeerConnection: a str0m `Rtc` doing real ICE, DTLS and SRTP over a loopback UDP socket of
+//! its own, sending camera and mic frames on schedule and recording what it receives. It runs in
+//! a task of its own; the participant's signalling drives it through a [`Link`].
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::media::{Direction, MediaKind, Mid};
+use str0m::net::{Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
+
+use super::publish::Publisher;
+use super::{Link, PeerPlan, RunContext};
+use crate::measure::{self, nanos_at, Kind, PeerStats, TrackIn};
+use crate::media::Vp8Source;
+
+/// Datagrams handled in a row before the task looks at its control channel and timer again.
+const RECV_BATCH: usize = 64;
+/// Due timeouts handled back to back before the task waits on its socket again.
+const MAX_DUE_IN_A_ROW: u32 = 4;
+
+/// What an offer says about one kind of media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MLine {
+    /// No m-line of this kind.
+    Absent,
+    /// An m-line that sends nothing (kept so later changes need no new m-line).
+    Inactive,
+    /// Publish this kind.
+    Send,
+}
+
+/// What the signalling side asks of a running connection.
+pub(super) enum Control {
+    Answer(String),
+    Offer(String, oneshot::Sender<Result<String, String>>),
+    Track {
+        mid: String,
+        publisher: String,
+        kind: Kind,
+    },
+}
+
+/// A PeerConnection being set up; [`Connection::spawn`] starts it.
+pub struct Connection {
+    rtc: Rtc,
+    socket: UdpSocket,
+    local: SocketAddr,
+    pending: Option<SdpPendingOffer>,
+    publisher: Publisher,
+    /// Incoming m-line → index in `stats.tracks`.
+    incoming: HashMap<Mid, usize>,
+    connected: bool,
+    stats: PeerStats,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// Binds a loopback UDP socket and makes an ICE agent with that one host candidate.
+    pub async fn new(plan: &PeerPlan) -> anyhow::Result<Connection> {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.context("UDP bind")?;
+        let local = socket.local_addr()?;
+        let now = Instant::now();
+        let mut rtc = Rtc::builder().build(now);
+        rtc.add_local_candidate(Candidate::host(local, "udp").context("ICE candidate")?);
+        Ok(Connection {
+            rtc,
+            socket,
+            local,
+            pending: None,
+            publisher: Publisher::new(None, None, now),
+            incoming: HashMap::new(),
+            connected: false,
+            stats: PeerStats::new(plan.class, plan.teacher),
+        })
+    }
+
+    /// Our offer (all candidates in it): a mic and a camera m-line as asked. The camera is the
+    /// synthetic VP8 source; what is published starts once ICE and DTLS are up.
+    pub fn offer(
+        &mut self,
+        audio: MLine,
+        video: MLine,
+        plan: &PeerPlan,
+        ctx: &RunContext,
+    ) -> anyhow::Result<String> {
+        let direction = |line: MLine| match line {
+            MLine::Send => Direction::SendOnly,
+            _ => Direction::Inactive,
+        };
+        let mut change = self.rtc.sdp_api();
+        let audio_mid = (audio != MLine::Absent)
+            .then(|| change.add_media(MediaKind::Audio, direction(audio), None, None, None));
+        let video_mid = (video != MLine::Absent)
+            .then(|| change.add_media(MediaKind::Video, direction(video), None, None, None));
+        let (offer, pending) = change
+            .apply()
+            .ok_or_else(|| anyhow!("str0m made no offer"))?;
+        self.pending = Some(pending);
+        let now = Instant::now();
+        let seed = nanos_at(now) ^ plan.class as u64;
+        self.publisher = Publisher::new(
+            audio_mid.filter(|_| audio == MLine::Send),
+            video_mid
+                .filter(|_| video == MLine::Send)
+                .map(|mid| (mid, Vp8Source::new(ctx.video, ctx.filler.clone(), seed))),
+            now,
+        );
+        Ok(offer.to_sdp_string())
+    }
+
+    /// Takes the server's answer to our offer.
+    pub fn accept_answer(&mut self, sdp: &str) -> anyhow::Result<()> {
+        let answer = SdpAnswer::from_sdp_string(sdp).context("the server's answer")?;
+        let pending = self
+            .pending
+            .take()
+            .ok_or_else(|| anyhow!("an answer with no offer of ours pending"))?;
+        self.rtc
+            .sdp_api()
+            .accept_answer(pending, answer)
+            .context("accepting the server's answer")
+    }
+
+    /// Takes an offer from the server; returns our answer.
+    pub fn answer(&mut self, sdp: &str) -> anyhow::Result<String> {
+        let offer = SdpOffer::from_sdp_string(sdp).context("the server's offer")?;
+        let answer = self
+            .rtc
+            .sdp_api()
+            .accept_offer(offer)
+            .context("accepting the server's offer")?;
+        Ok(answer.to_sdp_string())
+    }
+
+    /// Media arriving on `mid` is `publisher`'s `kind` (a reused m-line gets a new track).
+    pub fn add_track(&mut self, mid: &str, publisher: String, kind: Kind) {
+        let mid = Mid::from(mid);
+        match self.incoming.get(&mid) {
+            Some(&i) if self.stats.tracks[i].publisher == publisher => {}
+            _ => {
+                self.incoming.insert(mid, self.stats.tracks.len());
+                self.stats.tracks.push(TrackIn {
+                    publisher,
+                    kind,
+                    first_in_window: None,
+                    frames_in_window: 0,
+                });
+            }
+        }
+    }
+
+    /// Runs the connection in its own task until `ctx.end` (or until its [`Link`] is dropped).
+    pub fn spawn(mut self, ctx: Arc<RunContext>) -> Link {
+        let (control, mut commands) = mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            if let Err(e) = self.drive(&ctx, &mut commands).await {
+                self.stats.errors.push(format!("{e:#}"));
+            }
+            self.stats.connected = self.connected;
+            self.stats.sent = std::mem::take(&mut self.publisher.sent);
+            if !self.connected {
+                self.stats.errors.push("ICE/DTLS never connected".into());
+            }
+            self.stats
+        });
+        Link { control, task }
+    }
+
+    /// The event loop, until `ctx.end`.
+    async fn drive(
+        &mut self,
+        ctx: &RunContext,
+        commands: &mut mpsc::UnboundedReceiver<Control>,
+    ) -> anyhow::Result<()> {
+        let mut buf = vec![0u8; 2048];
+        let sleep = tokio::time::sleep_until(ctx.end.into());
+        tokio::pin!(sleep);
+        let mut due_in_a_row = 0;
+        loop {
+            let rtc_wake = self.poll_rtc(ctx).await?;
+            let now = Instant::now();
+            if now >= ctx.end {
+                return Ok(());
+            }
+            let media_due = self.connected.then(|| self.publisher.next_due()).flatten();
+            let wake = rtc_wake.min(media_due.unwrap_or(ctx.end)).min(ctx.end);
+            // Something is due already (str0m releases written media on a timeout): do it now,
+            // a few times in a row at most before giving the socket and signalling their turn.
+            if wake <= now && due_in_a_row < MAX_DUE_IN_A_ROW {
+                due_in_a_row += 1;
+                self.send_media(now, ctx);
+                self.rtc
+                    .handle_input(Input::Timeout(now))
+                    .context("str0m timeout")?;
+                continue;
+            }
+            due_in_a_row = 0;
+            sleep.as_mut().reset(wake.into());
+            tokio::select! {
+                received = self.socket.recv_from(&mut buf) => {
+                    let (n, source) = received.context("UDP receive")?;
+                    self.on_datagram(&buf[..n], source, ctx)?;
+                    for _ in 1..RECV_BATCH {
+                        self.poll_rtc(ctx).await?;
+                        match self.socket.try_recv_from(&mut buf) {
+                            Ok((n, source)) => self.on_datagram(&buf[..n], source, ctx)?,
+                            Err(_) => break,
+                        }
+                    }
+                }
+                command = commands.recv() => match command {
+                    Some(command) => self.on_control(command)?,
+                    None => return Ok(()),
+                },
+                _ = &mut sleep => {
+                    let now = Instant::now();
+                    self.send_media(now, ctx);
+                    self.rtc.handle_input(Input::Timeout(now)).context("str0m timeout")?;
+                }
+            }
+        }
+    }
+
+    fn on_control(&mut self, command: Control) -> anyhow::Result<()> {
+        match command {
+            Control::Answer(sdp) => self.accept_answer(&sdp),
+            Control::Offer(sdp, reply) => {
+                let answer = self.answer(&sdp);
+                let _ = reply.send(answer.as_ref().map_err(|e| format!("{e:#}")).cloned());
+                answer.map(|_| ())
+            }
+            Control::Track {
+                mid,
+                publisher,
+                kind,
+            } => {
+                self.add_track(&mid, publisher, kind);
+                Ok(())
+            }
+        }
+    }
+
+    fn on_datagram(
+        &mut self,
+        datagram: &[u8],
+        source: SocketAddr,
+        ctx: &RunContext,
+    ) -> anyhow::Result<()> {
+        let now = Instant::now();
+        if measure::is_rtp(datagram) && ctx.window.contains(nanos_at(now)) {
+            self.stats.rtp_packets += 1;
+        }
+        let Ok(receive) = Receive::new(Protocol::Udp, source, self.local, datagram) else {
+            self.stats.errors.push("undecodable datagram".into());
+            return Ok(());
+        };
+        self.rtc
+            .handle_input(Input::Receive(now, receive))
+            .context("str0m input")
+    }
+
+    /// Sends what str0m wants sent and handles its events; returns its next deadline.
+    async fn poll_rtc(&mut self, ctx: &RunContext) -> anyhow::Result<Instant> {
+        loop {
+            match self.rtc.poll_output().context("str0m output")? {
+                Output::Timeout(at) => return Ok(at),
+                Output::Transmit(t) => {
+                    if let Err(e) = self.socket.send_to(&t.contents, t.destination).await {
+                        self.stats.errors.push(format!("UDP send: {e}"));
+                    }
+                }
+                Output::Event(event) => self.on_event(event, ctx),
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Event, ctx: &RunContext) {
+        match event {
+            Event::Connected => self.connected = true,
+            Event::MediaData(data) => {
+                let now = Instant::now();
+                self.stats.first_media.get_or_insert(now);
+                let Some(track) = self
+                    .incoming
+                    .get(&data.mid)
+                    .and_then(|i| self.stats.tracks.get_mut(*i))
+                else {
+                    return;
+                };
+                let Some(sent) = crate::media::read_stamp(&data.data) else {
+                    return;
+                };
+                if ctx.window.contains(sent) {
+                    track.frames_in_window += 1;
+                    track.first_in_window.get_or_insert(sent);
+                    let latency = Duration::from_nanos(nanos_at(now).saturating_sub(sent));
+                    let histogram = self
+                        .stats
+                        .latency
+                        .entry(track.kind)
+                        .or_insert_with(measure::histogram);
+                    measure::record(histogram, latency);
+                }
+            }
+            Event::KeyframeRequest(request) if self.publisher.keyframe_requested(request.mid) => {
+                self.stats.keyframe_requests += 1;
+            }
+            _ => {}
+        }
+    }
+
+    fn send_media(&mut self, now: Instant, ctx: &RunContext) {
+        if self.connected {
+            self.publisher.send_due(&mut self.rtc, now, ctx);
+        }
+    }
+}
