@@ -59,7 +59,14 @@ test('a teacher\'s screen share goes large for the pupils; the speaker is highli
     const screenTile = `${teacherInfo.id}/screen`;
     await waitUntil(pupil, 'the shared screen on the pupil\'s stage', (id) =>
       document.querySelector(`#stage .tile[data-participant="${id}"]`) !== null, screenTile, 20_000);
-    const before = await screenFrames(pupil.page, teacherInfo.id);
+    // The tile shows as soon as the track is announced; its first decoded frame may come a little
+    // later.
+    const deadline = Date.now() + 20_000;
+    let before = await screenFrames(pupil.page, teacherInfo.id);
+    while (!(before > 0) && Date.now() < deadline) {
+      await sleep(250);
+      before = await screenFrames(pupil.page, teacherInfo.id);
+    }
     await sleep(SAMPLE_GAP_MS);
     const after = await screenFrames(pupil.page, teacherInfo.id);
     assert.ok(before !== null && after > before, `the pupil decodes the shared screen: ${before} → ${after} frames`);
