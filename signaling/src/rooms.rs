@@ -190,14 +190,16 @@ impl Rooms {
             .ok_or_else(no_such_room)
     }
 
-    /// Admission: what `token` lets its holder be in `room_id`: one of the class's capability
-    /// links (still valid) or a signed join token for this class (see [`Auth::verify`]).
+    /// Admission: what `token` lets its holder be in `room_id` (one of the class's capability
+    /// links, still valid, or a signed join token for this class: see [`Auth::verify`]), and the
+    /// name to show: the token's, else `typed_name` once checked.
     pub fn grant(
         &self,
         room_id: &str,
         token: &str,
+        typed_name: &str,
         now: Instant,
-    ) -> Result<(Arc<Room>, Grant), ProtocolError> {
+    ) -> Result<(Arc<Room>, Grant, String), ProtocolError> {
         let room = self.find(room_id)?;
         let links = CapabilityLinks {
             teacher: &room.teacher_token,
@@ -209,12 +211,13 @@ impl Rooms {
         let verified = self
             .auth
             .verify(&room.id, token, &links, SystemTime::now())?;
+        let name = verified.display_name(typed_name)?;
         let grant = Grant {
             role: verified.role,
             name: verified.name,
             subject: verified.subject.or(verified.token_id),
         };
-        Ok((room, grant))
+        Ok((room, grant, name))
     }
 
     /// Lets a verified participant into `room` (or its lobby). Its welcome (or `lobby_waiting`)
@@ -494,8 +497,8 @@ mod tests {
         let room = rooms.create(now);
         let role = |token: &str, at: Instant| {
             rooms
-                .grant(&room.id, token, at)
-                .map(|(_, g)| g.role)
+                .grant(&room.id, token, "Pupil", at)
+                .map(|(_, g, _)| g.role)
                 .map_err(|e| e.code)
         };
         assert_eq!(role(&room.teacher_token, now), Ok(Role::Teacher));
@@ -506,7 +509,7 @@ mod tests {
         assert_eq!(role(&room.pupil_token, later), Err(ErrorCode::TokenExpired));
         assert_eq!(
             rooms
-                .grant("nope", &room.pupil_token, now)
+                .grant("nope", &room.pupil_token, "Pupil", now)
                 .map(|_| ())
                 .map_err(|e| e.code),
             Err(ErrorCode::NoSuchRoom)

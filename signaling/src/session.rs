@@ -16,7 +16,6 @@ use crate::auth::receive_only::offer_publishes;
 use crate::class::Action;
 use crate::limits::{RateLimiter, Verdict, FLOOD_CLOSE_CODE};
 use crate::media_link::Media;
-use crate::names::validate_name;
 use crate::protocol::{
     parse_client_message, ByeReason, ClientMessage, ErrorCode, ProtocolError, Role, ServerMessage,
     SettingsPatch, Source, TrackKind, PROTOCOL_VERSION,
@@ -254,20 +253,16 @@ impl Session {
         }
         let now = Instant::now();
         let rooms = &self.state.rooms;
-        let entered = rooms.grant(room, token, now).and_then(|(room, grant)| {
-            // A name in a signed join token wins over the typed one (it was checked there).
-            let name = match &grant.name {
-                Some(name) => name.clone(),
-                None => validate_name(name)
-                    .map_err(|why| ProtocolError::new(ErrorCode::BadName, why))?,
-            };
-            let newcomer = Newcomer {
-                grant,
-                name,
-                device,
-            };
-            rooms.join(room, newcomer, self.out.clone(), &self.state.media, now)
-        });
+        let entered = rooms
+            .grant(room, token, name, now)
+            .and_then(|(room, grant, name)| {
+                let newcomer = Newcomer {
+                    grant,
+                    name,
+                    device,
+                };
+                rooms.join(room, newcomer, self.out.clone(), &self.state.media, now)
+            });
         match entered {
             Ok(entered) => self.enter(entered, "joined a class"),
             Err(e) => self.error(e),
