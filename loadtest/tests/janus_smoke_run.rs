@@ -11,40 +11,25 @@ use std::time::{Duration, Instant};
 
 #[test]
 fn one_small_class_gets_media_through_janus() {
-    let json = std::env::temp_dir().join(format!("loadtest-janus-{}.json", std::process::id()));
-    let started = Instant::now();
-    let out = common::loadtest(&[
-        "--target",
-        "janus",
-        "--classes",
-        "1",
-        "--pupils",
-        "3",
-        "--talkers",
-        "1",
-        "--warmup",
-        "1s",
-        "--duration",
-        "3s",
-        "--json",
-        json.to_str().expect("utf-8 path"),
-    ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "loadtest failed:\n{stdout}\n{stderr}");
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "a 3 s run took {:?}",
-        started.elapsed()
+    let run = common::run_with_report(
+        "loadtest-janus",
+        &[
+            "--target",
+            "janus",
+            "--classes",
+            "1",
+            "--pupils",
+            "3",
+            "--talkers",
+            "1",
+            "--warmup",
+            "1s",
+            "--duration",
+            "3s",
+        ],
+        Duration::from_secs(20),
     );
-    let text = std::fs::read_to_string(&json).expect("JSON written");
-    let _ = std::fs::remove_file(&json);
-    let report: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
-    let number = |key: &str| {
-        report[key]
-            .as_f64()
-            .unwrap_or_else(|| panic!("{key} in {text}"))
-    };
+    let (report, text, number) = (&run.report, &run.text, |key: &str| run.number(key));
     assert_eq!(number("participants"), 4.0);
     assert_eq!(number("connected"), 4.0, "{text}");
     assert!(number("forwarded_packets_per_s") > 0.0, "{text}");
@@ -57,7 +42,7 @@ fn one_small_class_gets_media_through_janus() {
     assert!(report["join_to_first_media_ms"]["p50"]
         .as_f64()
         .is_some_and(|v| v > 0.0));
-    let pid = janus_pid(&stderr).expect("the pid of Janus in the log");
+    let pid = janus_pid(&run.stderr).expect("the pid of Janus in the log");
     assert!(!process_exists(pid), "Janus {pid} outlived the run");
 }
 

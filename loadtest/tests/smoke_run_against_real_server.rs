@@ -3,43 +3,28 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[test]
 fn two_small_classes_exchange_media_without_loss_or_errors() {
     let server = common::classroom_bin();
-    let json = std::env::temp_dir().join(format!("loadtest-smoke-{}.json", std::process::id()));
-    let started = Instant::now();
-    let out = common::loadtest(&[
-        "--spawn-server",
-        server.to_str().expect("utf-8 path"),
-        "--classes",
-        "2",
-        "--pupils",
-        "3",
-        "--talkers",
-        "1",
-        "--duration",
-        "5s",
-        "--json",
-        json.to_str().expect("utf-8 path"),
-    ]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "loadtest failed:\n{stdout}\n{stderr}");
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "a 5 s run took {:?}",
-        started.elapsed()
+    let run = common::run_with_report(
+        "loadtest-smoke",
+        &[
+            "--spawn-server",
+            server.to_str().expect("utf-8 path"),
+            "--classes",
+            "2",
+            "--pupils",
+            "3",
+            "--talkers",
+            "1",
+            "--duration",
+            "5s",
+        ],
+        Duration::from_secs(15),
     );
-    let text = std::fs::read_to_string(&json).expect("JSON written");
-    let _ = std::fs::remove_file(&json);
-    let report: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
-    let number = |key: &str| {
-        report[key]
-            .as_f64()
-            .unwrap_or_else(|| panic!("{key} in {text}"))
-    };
+    let (report, text, number) = (&run.report, &run.text, |key: &str| run.number(key));
     assert_eq!(number("classes"), 2.0);
     assert_eq!(number("participants"), 8.0);
     assert_eq!(number("connected"), 8.0, "{text}");

@@ -44,3 +44,52 @@ pub fn loadtest(args: &[&str]) -> Output {
         .output()
         .expect("loadtest runs")
 }
+
+/// A finished load run: what it printed and its JSON report.
+#[allow(dead_code)] // Each test binary uses part of this module.
+pub struct Run {
+    pub stdout: String,
+    pub stderr: String,
+    /// The report as written (for assertion messages).
+    pub text: String,
+    pub report: serde_json::Value,
+}
+
+#[allow(dead_code)]
+impl Run {
+    /// The report's number at `key`; fails the test if it is missing.
+    pub fn number(&self, key: &str) -> f64 {
+        self.report[key]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{key} in {}", self.text))
+    }
+}
+
+/// Runs the load generator with `args` and `--json` to a temporary file named after `name`;
+/// requires it to succeed and to finish within `limit` (a run never outlives its duration), and
+/// reads the report.
+#[allow(dead_code)]
+pub fn run_with_report(name: &str, args: &[&str], limit: std::time::Duration) -> Run {
+    let json = std::env::temp_dir().join(format!("{name}-{}.json", std::process::id()));
+    let started = std::time::Instant::now();
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--json", json.to_str().expect("utf-8 path")]);
+    let out = loadtest(&all);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "loadtest failed:\n{stdout}\n{stderr}");
+    assert!(
+        started.elapsed() < limit,
+        "the run took {:?}",
+        started.elapsed()
+    );
+    let text = std::fs::read_to_string(&json).expect("JSON written");
+    let _ = std::fs::remove_file(&json);
+    let report = serde_json::from_str(&text).expect("valid JSON");
+    Run {
+        stdout,
+        stderr,
+        text,
+        report,
+    }
+}
