@@ -7,21 +7,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::peer::Peer;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_follows_a_resumed_peer_to_its_new_address() {
-    let mut config = common::test_config();
-    config.media.shards = 1;
-    let server = common::start(config).await;
-    let class = common::create_class(&server).await;
-    let mut teacher = Peer::join(&server, &class, &class.teacher_token, "Teacher").await;
-    let mut pupil = Peer::join(&server, &class, &class.pupil_token, "Pupil").await;
-    tokio::join!(
-        teacher.run_for(Duration::from_secs(2)),
-        pupil.run_for(Duration::from_secs(2))
-    );
-    assert!(teacher.connected && pupil.connected);
+    let (server, class, mut teacher, mut pupil) = common::peer::teacher_and_pupil_connected().await;
 
     let resumed = pupil.drop_and_resume(&server, &class).await;
     assert_eq!(resumed["media"], "kept", "{resumed}");

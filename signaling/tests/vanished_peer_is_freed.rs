@@ -8,21 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::peer::Peer;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_that_vanishes_is_freed_after_the_ice_timeout() {
-    let mut config = common::test_config();
-    config.media.shards = 1;
-    let server = common::start(config).await;
-    let class = common::create_class(&server).await;
-    let mut teacher = Peer::join(&server, &class, &class.teacher_token, "Teacher").await;
-    let mut pupil = Peer::join(&server, &class, &class.pupil_token, "Pupil").await;
-    tokio::join!(
-        teacher.run_for(Duration::from_secs(2)),
-        pupil.run_for(Duration::from_secs(2))
-    );
-    assert!(pupil.connected && teacher.connected);
+    let (server, _class, mut teacher, pupil) = common::peer::teacher_and_pupil_connected().await;
     let pupil_id = pupil.id.clone();
 
     let stop = Arc::new(AtomicBool::new(false));

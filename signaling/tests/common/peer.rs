@@ -368,3 +368,21 @@ impl Peer {
         let _ = writer.write(pt, Instant::now(), time, data);
     }
 }
+
+/// A server with one shard and a class where a teacher and a pupil peer have joined and exchanged
+/// media for 2 s. Returns `(server, class, teacher, pupil)`; both must have connected.
+#[allow(dead_code)] // Each test binary uses part of this module.
+pub async fn teacher_and_pupil_connected() -> (Server, super::Class, Peer, Peer) {
+    let mut config = super::test_config();
+    config.media.shards = 1;
+    let server = super::start(config).await;
+    let class = super::create_class(&server).await;
+    let mut teacher = Peer::join(&server, &class, &class.teacher_token, "Teacher").await;
+    let mut pupil = Peer::join(&server, &class, &class.pupil_token, "Pupil").await;
+    tokio::join!(
+        teacher.run_for(Duration::from_secs(2)),
+        pupil.run_for(Duration::from_secs(2))
+    );
+    assert!(teacher.connected && pupil.connected);
+    (server, class, teacher, pupil)
+}
