@@ -3,8 +3,27 @@
 
 mod common;
 
-use common::Client;
+use common::{Class, Client};
 use serde_json::json;
+use signaling::Server;
+
+/// Sets the guest policy to "ask the teacher", then a pupil joins and is told to wait.
+async fn pupil_waiting_in_the_lobby(
+    server: &Server,
+    class: &Class,
+    teacher: &mut Client,
+) -> Client {
+    teacher
+        .send(json!({"type": "set_guest_policy", "policy": "ask_teacher"}))
+        .await;
+    teacher.expect_type("settings").await;
+    let mut pupil = Client::connect(server).await;
+    pupil
+        .send(json!({"type": "join", "version": 1, "room": class.room, "token": class.pupil_token, "name": "P"}))
+        .await;
+    pupil.expect_type("lobby_waiting").await;
+    pupil
+}
 
 #[tokio::test]
 async fn a_waiting_pupil_is_admitted_or_denied_by_the_teacher() {
@@ -78,15 +97,7 @@ async fn switching_to_always_accept_lets_everyone_waiting_in() {
     let server = common::start(common::test_config()).await;
     let class = common::create_class(&server).await;
     let (mut teacher, _, _) = Client::joined(&server, &class, &class.teacher_token, "T").await;
-    teacher
-        .send(json!({"type": "set_guest_policy", "policy": "ask_teacher"}))
-        .await;
-    teacher.expect_type("settings").await;
-    let mut pupil = Client::connect(&server).await;
-    pupil
-        .send(json!({"type": "join", "version": 1, "room": class.room, "token": class.pupil_token, "name": "P"}))
-        .await;
-    pupil.expect_type("lobby_waiting").await;
+    let mut pupil = pupil_waiting_in_the_lobby(&server, &class, &mut teacher).await;
     teacher
         .send(json!({"type": "set_guest_policy", "policy": "always_accept"}))
         .await;
@@ -99,15 +110,7 @@ async fn a_guest_who_gives_up_leaves_the_lobby() {
     let server = common::start(common::test_config()).await;
     let class = common::create_class(&server).await;
     let (mut teacher, _, _) = Client::joined(&server, &class, &class.teacher_token, "T").await;
-    teacher
-        .send(json!({"type": "set_guest_policy", "policy": "ask_teacher"}))
-        .await;
-    teacher.expect_type("settings").await;
-    let mut pupil = Client::connect(&server).await;
-    pupil
-        .send(json!({"type": "join", "version": 1, "room": class.room, "token": class.pupil_token, "name": "P"}))
-        .await;
-    pupil.expect_type("lobby_waiting").await;
+    let pupil = pupil_waiting_in_the_lobby(&server, &class, &mut teacher).await;
     teacher.expect_type("lobby").await;
     drop(pupil);
     let lobby = teacher.expect_type("lobby").await;
