@@ -88,6 +88,26 @@ pub struct PeerStats {
 }
 
 impl PeerStats {
+    /// What a join bounded by the end of the run gave: its value, or `None` with the reason
+    /// recorded as an error (it failed, or the run ended first).
+    pub fn joined<T>(
+        &mut self,
+        outcome: Result<anyhow::Result<T>, tokio::time::error::Elapsed>,
+    ) -> Option<T> {
+        match outcome {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(e)) => {
+                self.errors.push(format!("join failed: {e:#}"));
+                None
+            }
+            Err(_) => {
+                self.errors
+                    .push("join not finished by the end of the run".into());
+                None
+            }
+        }
+    }
+
     pub fn new(class: usize, teacher: bool) -> PeerStats {
         PeerStats {
             class,

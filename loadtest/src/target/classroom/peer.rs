@@ -21,22 +21,10 @@ pub async fn run(
     let mut stats = PeerStats::new(plan.class, plan.teacher);
     stats.join_started = Instant::now();
     let joined = tokio::time::timeout_at(ctx.end.into(), join(&plan, &class, &server, &ctx)).await;
-    let (mut signalling, link) = match joined {
-        Ok(Ok((signalling, link, id))) => {
-            stats.id = Some(id);
-            (signalling, link)
-        }
-        Ok(Err(e)) => {
-            stats.errors.push(format!("join failed: {e:#}"));
-            return stats;
-        }
-        Err(_) => {
-            stats
-                .errors
-                .push("join not finished by the end of the run".into());
-            return stats;
-        }
+    let Some((mut signalling, link, id)) = stats.joined(joined) else {
+        return stats;
     };
+    stats.id = Some(id);
     if let Err(e) = follow(&mut signalling, &link, &mut stats, &ctx).await {
         stats.errors.push(format!("{e:#}"));
     }

@@ -28,18 +28,8 @@ pub async fn run(plan: PeerPlan, room: u64, janus: SocketAddr, ctx: Arc<RunConte
     let mut stats = PeerStats::new(plan.class, plan.teacher);
     stats.join_started = Instant::now();
     let opened = tokio::time::timeout_at(ctx.end.into(), open(&plan, room, janus, &ctx)).await;
-    let mut participant = match opened {
-        Ok(Ok(participant)) => participant,
-        Ok(Err(e)) => {
-            stats.errors.push(format!("join failed: {e:#}"));
-            return stats;
-        }
-        Err(_) => {
-            stats
-                .errors
-                .push("join not finished by the end of the run".into());
-            return stats;
-        }
+    let Some(mut participant) = stats.joined(opened) else {
+        return stats;
     };
     if let Err(e) = participant.follow(&mut stats).await {
         stats.errors.push(format!("{e:#}"));
