@@ -46,6 +46,7 @@ impl ShardCore {
             return;
         }
         let Some(slot) = track.layers.slot(rid) else {
+            tracing::trace!(%publisher, %mid, ?rid, "packet of a layer the track does not have");
             self.counters.dropped_unselected_layer += 1;
             return;
         };
@@ -113,7 +114,10 @@ impl ShardCore {
                 }
                 match verdict.decision {
                     Decision::Forward => {}
-                    Decision::Switch => switch = true,
+                    Decision::Switch => {
+                        tracing::debug!(subscriber = %member, %publisher, %mid, layer = slot, "layer switch");
+                        switch = true;
+                    }
                     Decision::OtherLayer => {
                         self.counters.dropped_unselected_layer += 1;
                         continue;

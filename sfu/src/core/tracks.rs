@@ -98,6 +98,7 @@ impl ShardCore {
             return;
         };
         if let Some(slot) = track.layers.slot(paused.rid) {
+            tracing::debug!(publisher = %id, mid = %paused.mid, layer = slot, paused = paused.paused, "layer paused state");
             track.layers.set_active(slot, !paused.paused);
         }
     }
