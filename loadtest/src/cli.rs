@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail};
 use clap::Parser;
 
+use crate::media::{CameraLayer, VideoShape, SIMULCAST_RIDS};
 use crate::target::{Choice, Kind};
 
 /// Simulates classes (a teacher with camera and mic, pupils watching, a few pupils talking)
@@ -55,9 +56,13 @@ pub struct Args {
     /// Time after the last join before measuring starts.
     #[arg(long, default_value = "2s", value_parser = parse_duration)]
     pub warmup: Duration,
-    /// Teacher camera bitrate, kbit/s.
+    /// Teacher camera bitrate, kbit/s (of its best simulcast layer).
     #[arg(long, default_value_t = 1500)]
     pub video_kbps: u32,
+    /// Simulcast layers the teacher's camera sends (1: no simulcast). Each lower layer has half
+    /// the picture size and about a third of the bitrate of the one above.
+    #[arg(long, default_value_t = 3)]
+    pub simulcast_layers: usize,
     /// Teacher camera frame rate.
     #[arg(long, default_value_t = 30)]
     pub fps: u32,
@@ -100,6 +105,18 @@ pub const SETTLE: Duration = Duration::from_millis(500);
 const MIN_WINDOW: Duration = Duration::from_secs(1);
 
 impl Args {
+    /// The teacher's camera as asked: a 720p stream of `--video-kbps`, in `--simulcast-layers`.
+    pub fn camera(&self) -> Vec<CameraLayer> {
+        VideoShape {
+            kbps: self.video_kbps,
+            fps: self.fps,
+            keyframe_every: self.keyframe_every,
+            width: 1280,
+            height: 720,
+        }
+        .simulcast(self.simulcast_layers)
+    }
+
     /// Checks what clap cannot; the message says what to change.
     pub fn validate(&self) -> anyhow::Result<()> {
         let classroom = self.target.kinds().contains(&Kind::Classroom);
@@ -130,6 +147,9 @@ impl Args {
         }
         if self.fps == 0 || self.fps > 120 || self.video_kbps == 0 {
             bail!("--fps must be 1–120 and --video-kbps positive");
+        }
+        if !(1..=SIMULCAST_RIDS.len()).contains(&self.simulcast_layers) {
+            bail!("--simulcast-layers must be 1, 2 or 3");
         }
         if self.keyframe_every < Duration::from_millis(100) {
             bail!("--keyframe-every must be at least 100ms");

@@ -70,7 +70,7 @@ impl SideBySide {
         };
         let (a, b) = (classroom.at(classes), janus.at(classes));
         let pick = |f: Metric| (a.and_then(f), b.and_then(f));
-        let metrics: [(&'static str, Metric); 11] = [
+        let metrics: [(&'static str, Metric); 12] = [
             ("forwarded RTP packets/s", |r| {
                 Some(r.forwarded_packets_per_s)
             }),
@@ -81,6 +81,9 @@ impl SideBySide {
             ("latency p50 ms", |r| Some(r.latency_ms.p50)),
             ("latency p99 ms", |r| Some(r.latency_ms.p99)),
             ("latency max ms", |r| Some(r.latency_ms.max)),
+            ("generator receive lag p99 ms", |r| {
+                Some(r.generator_receive_lag_ms.p99)
+            }),
             ("loss ratio", |r| Some(r.loss_ratio)),
             ("join → first media p50 ms", |r| {
                 Some(r.join_to_first_media_ms.p50)

@@ -101,11 +101,11 @@ fn main() -> ExitCode {
 /// stops the target's server (dropped here) before returning.
 fn run_target<T: Sfu>(args: &Args, target: T, generator: &Generator) -> anyhow::Result<Outcome> {
     eprintln!(
-        "loadtest: server {} (pid {}); camera {} kbit/s VP8-shaped at {} fps, keyframe every {:?} \
+        "loadtest: server {} (pid {}); camera {} VP8-shaped at {} fps, keyframe every {:?} \
          and on request; mic: real Opus, {} bytes/frame on average",
         target.describe(),
         target.pid().map_or("unknown".into(), |p| p.to_string()),
-        args.video_kbps,
+        describe_camera(&args.camera()),
         args.fps,
         args.keyframe_every,
         generator.opus.mean_len()
@@ -169,4 +169,13 @@ fn start_watchdog() {
             }
         }
     });
+}
+
+/// "150+500+1500 kbit/s (3 simulcast layers)", or "1500 kbit/s" without simulcast.
+fn describe_camera(layers: &[media::CameraLayer]) -> String {
+    let kbps: Vec<String> = layers.iter().map(|l| l.shape.kbps.to_string()).collect();
+    match layers.len() {
+        1 => format!("{} kbit/s", kbps.join("")),
+        n => format!("{} kbit/s ({n} simulcast layers)", kbps.join("+")),
+    }
 }

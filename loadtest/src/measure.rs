@@ -4,16 +4,28 @@
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use hdrhistogram::Histogram;
 
-static START: OnceLock<Instant> = OnceLock::new();
+/// The process-wide start, on the monotonic clock and on the wall clock (which is what the
+/// kernel stamps received datagrams with).
+static START: OnceLock<(Instant, SystemTime)> = OnceLock::new();
+
+fn start() -> (Instant, SystemTime) {
+    *START.get_or_init(|| (Instant::now(), SystemTime::now()))
+}
 
 /// Nanoseconds of `at` since the process-wide start (the first call fixes the start).
 pub fn nanos_at(at: Instant) -> u64 {
-    let start = *START.get_or_init(Instant::now);
-    at.saturating_duration_since(start).as_nanos() as u64
+    at.saturating_duration_since(start().0).as_nanos() as u64
+}
+
+/// A wall-clock time (a kernel receive timestamp) on the same scale as [`nanos_at`]. A run is
+/// short enough for the two clocks not to drift apart measurably.
+pub fn nanos_at_wall(at: SystemTime) -> u64 {
+    at.duration_since(start().1)
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 pub fn clock_nanos() -> u64 {
@@ -75,8 +87,12 @@ pub struct PeerStats {
     /// Send stamps of every frame written inside the window, per kind (publishers only).
     pub sent: BTreeMap<Kind, Vec<u64>>,
     pub tracks: Vec<TrackIn>,
-    /// Frame latency (receive time − send stamp) of frames stamped inside the window, per kind.
+    /// Frame latency (arrival of the frame's last datagram at our socket, as the kernel stamped
+    /// it − send stamp) of frames stamped inside the window, per kind.
     pub latency: BTreeMap<Kind, Histogram<u64>>,
+    /// How long those frames then waited for this generator to read and decrypt them: our own
+    /// delay, kept out of `latency` and reported beside it.
+    pub receive_lag: Histogram<u64>,
     /// RTP datagrams received inside the window (first byte 128–191, not an RTCP type).
     pub rtp_packets: u64,
     pub join_started: Instant,
@@ -116,6 +132,7 @@ impl PeerStats {
             sent: BTreeMap::new(),
             tracks: Vec::new(),
             latency: BTreeMap::new(),
+            receive_lag: histogram(),
             rtp_packets: 0,
             join_started: Instant::now(),
             first_media: None,
@@ -139,6 +156,7 @@ impl PeerStats {
                 .or_insert_with(histogram)
                 .add(&latency);
         }
+        let _ = self.receive_lag.add(&other.receive_lag);
         self.rtp_packets += other.rtp_packets;
         self.first_media = match (self.first_media, other.first_media) {
             (Some(a), Some(b)) => Some(a.min(b)),

@@ -92,12 +92,55 @@ fn speech_like(t: f64, noise: &mut XorShift) -> i16 {
     value.clamp(f64::from(i16::MIN), f64::from(i16::MAX)) as i16
 }
 
-/// Shape of the synthetic camera.
+/// Simulcast rids, lowest quality first: the order the web client writes them in and the server
+/// ranks layers by.
+pub const SIMULCAST_RIDS: [&str; 3] = ["q", "h", "f"];
+
+/// Shape of one synthetic camera stream.
 #[derive(Debug, Clone, Copy)]
 pub struct VideoShape {
     pub kbps: u32,
     pub fps: u32,
     pub keyframe_every: Duration,
+    /// Picture size written in keyframe headers.
+    pub width: u16,
+    pub height: u16,
+}
+
+/// One stream of a camera as sent: its rid (`None` without simulcast) and shape.
+#[derive(Debug, Clone, Copy)]
+pub struct CameraLayer {
+    pub rid: Option<&'static str>,
+    pub shape: VideoShape,
+}
+
+impl VideoShape {
+    /// What a browser sends for a camera whose best stream is `self`, as `count` simulcast layers
+    /// (1: no simulcast), lowest first. As Chrome does by default, each layer below has half the
+    /// width and height of the one above; the bitrates follow libwebrtc's 720p split (about
+    /// 1/3 and 1/10 of the top layer).
+    pub fn simulcast(self, count: usize) -> Vec<CameraLayer> {
+        const BITRATE_DIVISOR: [u32; 3] = [1, 3, 10];
+        if count <= 1 {
+            return vec![CameraLayer {
+                rid: None,
+                shape: self,
+            }];
+        }
+        let count = count.min(SIMULCAST_RIDS.len());
+        (0..count)
+            .rev()
+            .map(|below_top| CameraLayer {
+                rid: Some(SIMULCAST_RIDS[SIMULCAST_RIDS.len() - 1 - below_top]),
+                shape: VideoShape {
+                    kbps: (self.kbps / BITRATE_DIVISOR[below_top]).max(1),
+                    width: self.width >> below_top,
+                    height: self.height >> below_top,
+                    ..self
+                },
+            })
+            .collect()
+    }
 }
 
 /// One camera: decides each frame's size and kind, and builds it.
@@ -160,7 +203,7 @@ impl Vp8Source {
         let jitter = (self.rng.next() % (2 * spread + 1)) as usize;
         let len = mean * (100 - spread as usize + jitter) / 100;
         let mut frame = Vec::with_capacity(len + STAMP_LEN);
-        vp8_header(&mut frame, keyframe, len);
+        vp8_header(&mut frame, keyframe, len, &self.shape);
         let offset = (self.rng.next() as usize) % (self.filler.len() / 2);
         let body = len
             .saturating_sub(frame.len())
@@ -185,16 +228,16 @@ pub fn video_filler() -> Arc<[u8]> {
     (0..FILLER_LEN).map(|_| rng.next() as u8).collect()
 }
 
-/// RFC 6386 §9.1 frame tag (and, for a keyframe, start code and 1280×720 dimensions).
-fn vp8_header(frame: &mut Vec<u8>, keyframe: bool, len: usize) {
+/// RFC 6386 §9.1 frame tag (and, for a keyframe, start code and the picture size).
+fn vp8_header(frame: &mut Vec<u8>, keyframe: bool, len: usize, shape: &VideoShape) {
     let first_partition = (len / 10).min((1 << 19) - 1) as u32;
     let show_frame = 1 << 4;
     let tag = (first_partition << 5) | show_frame | u32::from(!keyframe);
     frame.extend_from_slice(&tag.to_le_bytes()[..3]);
     if keyframe {
         frame.extend_from_slice(&[0x9d, 0x01, 0x2a]);
-        frame.extend_from_slice(&1280u16.to_le_bytes());
-        frame.extend_from_slice(&720u16.to_le_bytes());
+        frame.extend_from_slice(&shape.width.to_le_bytes());
+        frame.extend_from_slice(&shape.height.to_le_bytes());
     }
 }
 
@@ -215,14 +258,17 @@ impl XorShift {
 mod tests {
     use super::*;
 
+    const CAMERA_720P: VideoShape = VideoShape {
+        kbps: 1500,
+        fps: 30,
+        keyframe_every: Duration::from_secs(4),
+        width: 1280,
+        height: 720,
+    };
+
     #[test]
     fn stamp_round_trips_and_keeps_the_header() {
-        let shape = VideoShape {
-            kbps: 1500,
-            fps: 30,
-            keyframe_every: Duration::from_secs(4),
-        };
-        let mut camera = Vp8Source::new(shape, video_filler(), 7);
+        let mut camera = Vp8Source::new(CAMERA_720P, video_filler(), 7);
         let key = camera.next_frame(Duration::ZERO, 42);
         assert_eq!(key[0] & 1, 0, "first frame is a keyframe");
         assert_eq!(&key[3..6], &[0x9d, 0x01, 0x2a]);
@@ -234,18 +280,36 @@ mod tests {
 
     #[test]
     fn video_averages_the_configured_bitrate() {
-        let shape = VideoShape {
-            kbps: 1500,
-            fps: 30,
-            keyframe_every: Duration::from_secs(4),
-        };
-        let mut camera = Vp8Source::new(shape, video_filler(), 7);
+        let mut camera = Vp8Source::new(CAMERA_720P, video_filler(), 7);
         let total: usize = (0..30 * 60)
             .map(|i| camera.next_frame(Duration::from_millis(i * 33), 0).len())
             .sum();
         let kbps = total * 8 / 60 / 1000;
         assert!((1400..=1600).contains(&kbps), "{kbps} kbit/s");
         assert_eq!(camera.keyframes_sent, 15);
+    }
+
+    #[test]
+    fn simulcast_layers_go_lowest_first_and_shrink() {
+        let layers = CAMERA_720P.simulcast(3);
+        let rids: Vec<_> = layers.iter().map(|l| l.rid).collect();
+        assert_eq!(rids, [Some("q"), Some("h"), Some("f")]);
+        let sizes: Vec<_> = layers
+            .iter()
+            .map(|l| (l.shape.width, l.shape.height, l.shape.kbps))
+            .collect();
+        assert_eq!(sizes, [(320, 180, 150), (640, 360, 500), (1280, 720, 1500)]);
+        let two: Vec<_> = CAMERA_720P.simulcast(2).iter().map(|l| l.rid).collect();
+        assert_eq!(two, [Some("h"), Some("f")]);
+        let one = CAMERA_720P.simulcast(1);
+        assert_eq!((one.len(), one[0].rid), (1, None));
+        let mut small = Vp8Source::new(layers[0].shape, video_filler(), 7);
+        let key = small.next_frame(Duration::ZERO, 1);
+        assert_eq!(
+            &key[6..10],
+            &[64, 1, 180, 0],
+            "320×180 in the keyframe header"
+        );
     }
 
     #[test]

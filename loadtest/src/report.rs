@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::cli::Args;
 use crate::measure::{self, Kind, PeerStats, Window};
-use crate::run::merge_latency;
+use crate::run::{merge_latency, merge_receive_lag};
 
 /// Readings at one end of the measured window.
 #[derive(Debug)]
@@ -79,10 +79,14 @@ pub struct Report {
     pub sfu_cpu_percent: Option<f64>,
     /// This load generator's CPU (if near 100 % per runtime thread, it, not the server, was the limit).
     pub loadtest_cpu_percent: Option<f64>,
-    /// Frame latency through the server (send stamp → reassembled frame at the subscriber).
+    /// Frame latency through the server: send stamp → the frame's last datagram reaching the
+    /// subscriber's socket (the kernel's receive timestamp).
     pub latency_ms: Percentiles,
     pub audio_latency_ms: Percentiles,
     pub video_latency_ms: Percentiles,
+    /// What this generator then took to read and decrypt those frames (not in `latency_ms`; if
+    /// it grows, the generator is the bottleneck).
+    pub generator_receive_lag_ms: Percentiles,
     /// 1 − received / expected frames, over every (subscriber, track) pair.
     pub loss_ratio: f64,
     pub audio_loss_ratio: f64,
@@ -162,6 +166,7 @@ impl Report {
             latency_ms: Percentiles::of_micros(&merge_latency(&stats, None)),
             audio_latency_ms: Percentiles::of_micros(&merge_latency(&stats, Some(Kind::Audio))),
             video_latency_ms: Percentiles::of_micros(&merge_latency(&stats, Some(Kind::Video))),
+            generator_receive_lag_ms: Percentiles::of_micros(&merge_receive_lag(&stats)),
             loss_ratio: loss.ratio(None),
             audio_loss_ratio: loss.ratio(Some(Kind::Audio)),
             video_loss_ratio: loss.ratio(Some(Kind::Video)),
@@ -208,6 +213,10 @@ impl Report {
             ("latency ms", &self.latency_ms),
             ("  audio", &self.audio_latency_ms),
             ("  video", &self.video_latency_ms),
+            (
+                "generator's own receive lag ms",
+                &self.generator_receive_lag_ms,
+            ),
         ] {
             println!(
                 "{what}: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  ({} frames)",

@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use crate::cli::{Args, SETTLE};
 use crate::measure::{self, nanos_at, PeerStats, Window};
-use crate::media::{OpusLoop, VideoShape};
+use crate::media::OpusLoop;
 use crate::peer::{PeerPlan, RunContext};
 use crate::report::{Capacity, Report, Samples};
 use crate::target::Sfu;
@@ -58,11 +58,7 @@ pub async fn run_once<T: Sfu>(
     let ctx = Arc::new(RunContext {
         opus: generator.opus.clone(),
         filler: generator.filler.clone(),
-        video: VideoShape {
-            kbps: args.video_kbps,
-            fps: args.fps,
-            keyframe_every: args.keyframe_every,
-        },
+        camera: args.camera(),
         window,
         end,
     });
@@ -193,6 +189,15 @@ pub fn merge_latency(
         .filter(|(k, _)| kind.is_none_or(|want| **k == want))
     {
         let _ = all.add(h);
+    }
+    all
+}
+
+/// Every peer's receive-lag histogram, merged.
+pub fn merge_receive_lag(stats: &[PeerStats]) -> hdrhistogram::Histogram<u64> {
+    let mut all = measure::histogram();
+    for s in stats {
+        let _ = all.add(&s.receive_lag);
     }
     all
 }

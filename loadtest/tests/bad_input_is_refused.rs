@@ -35,6 +35,12 @@ fn non_loopback_servers_are_refused() {
 #[test]
 fn bad_arguments_get_a_message() {
     refused(&["--classes", "2"], "--server");
+    for layers in ["0", "4"] {
+        refused(
+            &["--server", "http://127.0.0.1:1", "--simulcast-layers", layers],
+            "--simulcast-layers must be 1, 2 or 3",
+        );
+    }
     refused(
         &["--server", "http://127.0.0.1:1", "--classes", "many"],
         "invalid value",

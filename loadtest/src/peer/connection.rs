@@ -5,20 +5,20 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, Context};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::media::{Direction, MediaKind, Mid};
+use str0m::media::{Direction, MediaKind, Mid, Simulcast, SimulcastLayer};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
+use super::arrival::{self, Received};
 use super::publish::Publisher;
 use super::{Link, PeerPlan, RunContext};
-use crate::measure::{self, nanos_at, Kind, PeerStats, TrackIn};
-use crate::media::Vp8Source;
+use crate::measure::{self, nanos_at, nanos_at_wall, Kind, PeerStats, TrackIn};
 
 /// Datagrams handled in a row before the task looks at its control channel and timer again.
 const RECV_BATCH: usize = 64;
@@ -56,6 +56,8 @@ pub struct Connection {
     publisher: Publisher,
     /// Incoming m-line → index in `stats.tracks`.
     incoming: HashMap<Mid, usize>,
+    /// When the datagram being handled reached our socket (frames it completes arrived then).
+    arrived: Option<SystemTime>,
     connected: bool,
     stats: PeerStats,
 }
@@ -72,6 +74,7 @@ impl Connection {
     /// Binds a loopback UDP socket and makes an ICE agent with that one host candidate.
     pub async fn new(plan: &PeerPlan) -> anyhow::Result<Connection> {
         let socket = UdpSocket::bind("127.0.0.1:0").await.context("UDP bind")?;
+        arrival::enable_stamps(&socket).context("kernel receive timestamps")?;
         let local = socket.local_addr()?;
         let now = Instant::now();
         let mut rtc = Rtc::builder().build(now);
@@ -81,15 +84,17 @@ impl Connection {
             socket,
             local,
             pending: None,
-            publisher: Publisher::new(None, None, now),
+            publisher: Publisher::new(None, None, &Arc::from([]), 0, now),
             incoming: HashMap::new(),
+            arrived: None,
             connected: false,
             stats: PeerStats::new(plan.class, plan.teacher),
         })
     }
 
     /// Our offer (all candidates in it): a mic and a camera m-line as asked. The camera is the
-    /// synthetic VP8 source; what is published starts once ICE and DTLS are up.
+    /// synthetic VP8 source, as simulcast layers when `ctx.camera` has several; what is published
+    /// starts once ICE and DTLS are up.
     pub fn offer(
         &mut self,
         audio: MLine,
@@ -104,8 +109,15 @@ impl Connection {
         let mut change = self.rtc.sdp_api();
         let audio_mid = (audio != MLine::Absent)
             .then(|| change.add_media(MediaKind::Audio, direction(audio), None, None, None));
+        let layers = (video == MLine::Send && ctx.camera.len() > 1).then(|| {
+            let mut layers = Simulcast::new();
+            for rid in ctx.camera.iter().filter_map(|layer| layer.rid) {
+                layers.add_send_layer(SimulcastLayer::new(rid));
+            }
+            layers
+        });
         let video_mid = (video != MLine::Absent)
-            .then(|| change.add_media(MediaKind::Video, direction(video), None, None, None));
+            .then(|| change.add_media(MediaKind::Video, direction(video), None, None, layers));
         let (offer, pending) = change
             .apply()
             .ok_or_else(|| anyhow!("str0m made no offer"))?;
@@ -116,7 +128,9 @@ impl Connection {
             audio_mid.filter(|_| audio == MLine::Send),
             video_mid
                 .filter(|_| video == MLine::Send)
-                .map(|mid| (mid, Vp8Source::new(ctx.video, ctx.filler.clone(), seed))),
+                .map(|mid| (mid, ctx.camera.as_slice())),
+            &ctx.filler,
+            seed,
             now,
         );
         Ok(offer.to_sdp_string())
@@ -202,22 +216,19 @@ impl Connection {
             // a few times in a row at most before giving the socket and signalling their turn.
             if wake <= now && due_in_a_row < MAX_DUE_IN_A_ROW {
                 due_in_a_row += 1;
-                self.send_media(now, ctx);
-                self.rtc
-                    .handle_input(Input::Timeout(now))
-                    .context("str0m timeout")?;
+                self.on_timeout(now, ctx)?;
                 continue;
             }
             due_in_a_row = 0;
             sleep.as_mut().reset(wake.into());
             tokio::select! {
-                received = self.socket.recv_from(&mut buf) => {
-                    let (n, source) = received.context("UDP receive")?;
-                    self.on_datagram(&buf[..n], source, ctx)?;
+                received = arrival::recv(&self.socket, &mut buf) => {
+                    let received = received.context("UDP receive")?;
+                    self.on_datagram(&buf, received, ctx)?;
                     for _ in 1..RECV_BATCH {
                         self.poll_rtc(ctx).await?;
-                        match self.socket.try_recv_from(&mut buf) {
-                            Ok((n, source)) => self.on_datagram(&buf[..n], source, ctx)?,
+                        match arrival::try_recv(&self.socket, &mut buf) {
+                            Ok(received) => self.on_datagram(&buf, received, ctx)?,
                             Err(_) => break,
                         }
                     }
@@ -227,12 +238,21 @@ impl Connection {
                     None => return Ok(()),
                 },
                 _ = &mut sleep => {
-                    let now = Instant::now();
-                    self.send_media(now, ctx);
-                    self.rtc.handle_input(Input::Timeout(now)).context("str0m timeout")?;
+                    self.on_timeout(Instant::now(), ctx)?;
                 }
             }
         }
+    }
+
+    /// Sends the media that is due and lets str0m act on time passing. A frame str0m releases
+    /// now (held back for reordering) did not arrive now: it gets no arrival time, so its
+    /// latency counts up to its delivery.
+    fn on_timeout(&mut self, now: Instant, ctx: &RunContext) -> anyhow::Result<()> {
+        self.arrived = None;
+        self.send_media(now, ctx);
+        self.rtc
+            .handle_input(Input::Timeout(now))
+            .context("str0m timeout")
     }
 
     fn on_control(&mut self, command: Control) -> anyhow::Result<()> {
@@ -254,13 +274,22 @@ impl Connection {
         }
     }
 
+    /// Hands str0m a datagram (in `buf[..received.len]`); frames it completes come out of the
+    /// next [`Self::poll_rtc`], which is why its arrival time is kept.
     fn on_datagram(
         &mut self,
-        datagram: &[u8],
-        source: SocketAddr,
+        buf: &[u8],
+        received: Received,
         ctx: &RunContext,
     ) -> anyhow::Result<()> {
+        let Received {
+            len,
+            source,
+            arrived,
+        } = received;
+        let datagram = &buf[..len];
         let now = Instant::now();
+        self.arrived = arrived;
         if measure::is_rtp(datagram) && ctx.window.contains(nanos_at(now)) {
             self.stats.rtp_packets += 1;
         }
@@ -307,7 +336,11 @@ impl Connection {
                 if ctx.window.contains(sent) {
                     track.frames_in_window += 1;
                     track.first_in_window.get_or_insert(sent);
-                    let latency = Duration::from_nanos(nanos_at(now).saturating_sub(sent));
+                    let delivered = nanos_at(now);
+                    let arrived = self.arrived.map_or(delivered, nanos_at_wall).min(delivered);
+                    let latency = Duration::from_nanos(arrived.saturating_sub(sent));
+                    let lag = Duration::from_nanos(delivered - arrived);
+                    measure::record(&mut self.stats.receive_lag, lag);
                     let histogram = self
                         .stats
                         .latency
@@ -316,7 +349,9 @@ impl Connection {
                     measure::record(histogram, latency);
                 }
             }
-            Event::KeyframeRequest(request) if self.publisher.keyframe_requested(request.mid) => {
+            Event::KeyframeRequest(request)
+                if self.publisher.keyframe_requested(request.mid, request.rid) =>
+            {
                 self.stats.keyframe_requests += 1;
             }
             _ => {}

@@ -14,8 +14,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::measure::{Kind, PeerStats, Window};
-use crate::media::{OpusLoop, VideoShape};
+use crate::media::{CameraLayer, OpusLoop};
 
+mod arrival;
 mod connection;
 mod publish;
 
@@ -39,7 +40,8 @@ pub struct PeerPlan {
 pub struct RunContext {
     pub opus: Arc<OpusLoop>,
     pub filler: Arc<[u8]>,
-    pub video: VideoShape,
+    /// The teacher's camera: its simulcast layers, lowest first (one without simulcast).
+    pub camera: Vec<CameraLayer>,
     pub window: Window,
     /// When peers stop sending and leave.
     pub end: Instant,

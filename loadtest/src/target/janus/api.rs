@@ -195,8 +195,11 @@ impl Session {
     ) -> anyhow::Result<()> {
         let mut request = json!({"janus": "message", "handle_id": handle, "body": body});
         if let Some((kind, sdp)) = jsep {
-            // All our candidates are in the SDP: Janus is not to wait for trickled ones.
-            request["jsep"] = json!({"type": kind, "sdp": sdp, "trickle": false});
+            // All our candidates are in the SDP: Janus is not to wait for trickled ones. Our
+            // simulcast rids go lowest quality first (as for the classroom server); Janus assumes
+            // highest first unless told.
+            request["jsep"] =
+                json!({"type": kind, "sdp": sdp, "trickle": false, "rid_order": "lmh"});
         }
         self.send(request).await
     }
