@@ -138,7 +138,7 @@ impl Rooms {
         self
     }
 
-    /// The token checker (and its revocation list).
+    /// The token checker.
     pub fn auth(&self) -> &Arc<Auth> {
         &self.auth
     }

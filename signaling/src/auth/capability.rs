@@ -40,7 +40,6 @@ pub(super) fn verify(links: &CapabilityLinks<'_>, token: &str) -> Result<JoinGra
         name: None,
         subject: None,
         token_id: None,
-        expires_at: None,
     })
 }
 

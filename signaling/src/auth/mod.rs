@@ -12,14 +12,12 @@ pub mod config;
 mod jwks;
 mod jwt;
 pub mod receive_only;
-pub mod revocation;
 
 use std::time::SystemTime;
 
 pub use capability::CapabilityLinks;
 pub use config::{AuthSection, Secret};
 pub use jwt::MAX_TOKEN_BYTES;
-pub use revocation::{Revocations, Revoked};
 
 use crate::names::validate_name;
 use crate::protocol::{ErrorCode, ProtocolError, Role};
@@ -32,13 +30,10 @@ pub struct JoinGrant {
     pub role: Role,
     /// The display name the token sets (a JWT's `name`); wins over the name the client typed.
     pub name: Option<String>,
-    /// A stable subject (a JWT's `sub`): what a kick revokes.
+    /// A stable subject (a JWT's `sub`): what a barring kick keeps out.
     pub subject: Option<String>,
     /// The token's own id (a JWT's `jti`).
     pub token_id: Option<String>,
-    /// When the token stops being valid (a JWT's `exp`); `None` for capability links, whose expiry
-    /// is the class's.
-    pub expires_at: Option<SystemTime>,
 }
 
 impl JoinGrant {
@@ -70,11 +65,11 @@ pub enum AuthError {
     Invalid(String),
 }
 
-/// Verifies join tokens and remembers revoked ones. One per node.
+/// Verifies join tokens. One per node. (Keeping a kicked person out is the class's business:
+/// a kick with `bar` bars their token's subject there, whatever token they come back with.)
 #[derive(Debug, Default)]
 pub struct Auth {
     jwt: Option<JwtVerifier>,
-    revocations: Revocations,
 }
 
 impl Auth {
@@ -87,7 +82,6 @@ impl Auth {
     pub fn from_config(section: &AuthSection) -> Result<Auth, AuthError> {
         Ok(Auth {
             jwt: JwtVerifier::from_config(section)?,
-            revocations: Revocations::default(),
         })
     }
 
@@ -97,7 +91,7 @@ impl Auth {
     }
 
     /// Checks `token` for class `room`: a capability link (against `links`) or a JWT (signature,
-    /// claims, revocation; `now` is the wall clock, as JWT times are Unix times).
+    /// claims; `now` is the wall clock, as JWT times are Unix times).
     pub fn verify(
         &self,
         room: &str,
@@ -123,23 +117,6 @@ impl Auth {
                 "this server does not accept signed join tokens; use the class link instead",
             ));
         };
-        let grant = verifier.verify(room, token, now)?;
-        if self.revocations.is_revoked(
-            room,
-            grant.subject.as_deref(),
-            grant.token_id.as_deref(),
-            now,
-        ) {
-            return Err(ProtocolError::new(
-                ErrorCode::BadToken,
-                "you were removed from this class; ask your teacher to let you back in",
-            ));
-        }
-        Ok(grant)
-    }
-
-    /// The revoked subjects and token ids (what a kick adds to).
-    pub fn revocations(&self) -> &Revocations {
-        &self.revocations
+        verifier.verify(room, token, now)
     }
 }
