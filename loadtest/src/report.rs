@@ -16,7 +16,7 @@ pub struct Sample {
     pub at: Instant,
     pub server_cpu: Option<std::time::Duration>,
     pub own_cpu: Option<std::time::Duration>,
-    pub server_datagrams_out: Option<u64>,
+    pub server: Option<crate::target::ServerCounters>,
     pub udp_rcvbuf_errors: Option<u64>,
 }
 
@@ -48,6 +48,30 @@ impl Percentiles {
             p99: ms(h.value_at_quantile(0.99)),
             max: ms(h.max()),
             count: h.len(),
+        }
+    }
+}
+
+/// The server's own hold times over the window (its `/metrics` histogram): bucket bounds, so
+/// "at most".
+#[derive(Debug, Serialize)]
+pub struct HoldTimes {
+    pub p50_at_most_ms: Option<f64>,
+    pub p99_at_most_ms: Option<f64>,
+    pub mean_ms: f64,
+    /// Datagrams received by the server in the window.
+    pub count: u64,
+}
+
+impl HoldTimes {
+    fn over(window: &sfu::hold_time::HoldHistogram) -> HoldTimes {
+        let ms = |q| window.quantile_bound(q).map(|d| d.as_secs_f64() * 1e3);
+        let count = window.count();
+        HoldTimes {
+            p50_at_most_ms: ms(0.5),
+            p99_at_most_ms: ms(0.99),
+            mean_ms: window.sum_us as f64 / 1e3 / count.max(1) as f64,
+            count,
         }
     }
 }
@@ -87,6 +111,9 @@ pub struct Report {
     /// What this generator then took to read and decrypt those frames (not in `latency_ms`; if
     /// it grows, the generator is the bottleneck).
     pub generator_receive_lag_ms: Percentiles,
+    /// How long the server itself held datagrams, arrival at its socket → what they caused sent
+    /// (classroom only: from its `/metrics`).
+    pub server_hold_ms: Option<HoldTimes>,
     /// 1 − received / expected frames, over every (subscriber, track) pair.
     pub loss_ratio: f64,
     pub audio_loss_ratio: f64,
@@ -156,7 +183,7 @@ impl Report {
             duration_s: args.duration.as_secs_f64(),
             window_s,
             forwarded_packets_per_s: packets_per_s,
-            server_datagrams_out_per_s: delta(|s| s.server_datagrams_out)
+            server_datagrams_out_per_s: delta(|s| s.server.map(|c| c.datagrams_out))
                 .map(|d| d as f64 / sampled_s),
             sfu_cpu_us_per_forwarded_packet: server_cpu
                 .filter(|_| packets > 0)
@@ -167,6 +194,12 @@ impl Report {
             audio_latency_ms: Percentiles::of_micros(&merge_latency(&stats, Some(Kind::Audio))),
             video_latency_ms: Percentiles::of_micros(&merge_latency(&stats, Some(Kind::Video))),
             generator_receive_lag_ms: Percentiles::of_micros(&merge_receive_lag(&stats)),
+            server_hold_ms: samples
+                .last
+                .server
+                .and_then(|c| c.hold)
+                .zip(samples.first.server.and_then(|c| c.hold))
+                .map(|(last, first)| HoldTimes::over(&last.since(&first))),
             loss_ratio: loss.ratio(None),
             audio_loss_ratio: loss.ratio(Some(Kind::Audio)),
             video_loss_ratio: loss.ratio(Some(Kind::Video)),
@@ -221,6 +254,16 @@ impl Report {
             println!(
                 "{what}: p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}  ({} frames)",
                 l.p50, l.p90, l.p99, l.max, l.count
+            );
+        }
+        if let Some(hold) = &self.server_hold_ms {
+            let bound = |v: Option<f64>| v.map_or("> 1000".into(), |v| format!("≤ {v}"));
+            println!(
+                "server's own hold time (its /metrics): p50 {} ms  p99 {} ms  mean {:.3} ms  ({} datagrams)",
+                bound(hold.p50_at_most_ms),
+                bound(hold.p99_at_most_ms),
+                hold.mean_ms,
+                hold.count
             );
         }
         println!(

@@ -138,7 +138,7 @@ async fn sample<T: Sfu>(target: &T) -> crate::report::Sample {
         at: Instant::now(),
         server_cpu: target.pid().and_then(|pid| measure::process_cpu(pid).ok()),
         own_cpu: measure::process_cpu(std::process::id()).ok(),
-        server_datagrams_out: target.datagrams_out().await,
+        server: target.server_counters().await,
         udp_rcvbuf_errors: measure::udp_rcvbuf_errors(),
     }
 }

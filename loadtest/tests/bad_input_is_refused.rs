@@ -37,7 +37,12 @@ fn bad_arguments_get_a_message() {
     refused(&["--classes", "2"], "--server");
     for layers in ["0", "4"] {
         refused(
-            &["--server", "http://127.0.0.1:1", "--simulcast-layers", layers],
+            &[
+                "--server",
+                "http://127.0.0.1:1",
+                "--simulcast-layers",
+                layers,
+            ],
             "--simulcast-layers must be 1, 2 or 3",
         );
     }

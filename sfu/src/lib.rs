@@ -4,9 +4,11 @@
 //! and keyframe policy, driven by `handle_input(now, …)` / `poll_output()`. [`shard::Shard`] is the
 //! thin IO layer: one thread and one UDP socket per shard. [`plane::MediaPlane`] starts the shards.
 
+pub mod arrival;
 pub mod command;
 pub mod core;
 pub mod demux;
+pub mod hold_time;
 pub mod ids;
 pub mod plane;
 pub mod send_batch;

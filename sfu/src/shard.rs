@@ -9,15 +9,17 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{getsockopt, setsockopt, sockopt};
 
+use crate::arrival::{self, Received};
 use crate::command::{Command, MediaEvent};
 use crate::core::{Input, Output, ShardCore};
+use crate::hold_time::HoldHistogram;
 use crate::ids::ParticipantId;
 use crate::send_batch::SendBatch;
 use crate::stats::ShardStats;
@@ -60,6 +62,7 @@ impl Shard {
     pub fn spawn(index: usize, bind: SocketAddr, public_ip: IpAddr) -> io::Result<Shard> {
         let socket = UdpSocket::bind(bind)?;
         enlarge_buffers(&socket);
+        arrival::enable_stamps(&socket)?;
         let local_addr = socket.local_addr()?;
         let public_addr = SocketAddr::new(public_ip, local_addr.port());
         let waker = UdpSocket::bind(SocketAddr::new(loopback_like(local_addr.ip()), 0))?;
@@ -162,6 +165,9 @@ struct ShardLoop {
     outgoing: SendBatch,
     datagrams_in: u64,
     datagrams_out: u64,
+    /// Arrival times of the datagrams read since the last flush (reused, at most a burst).
+    unflushed: Vec<SystemTime>,
+    hold: HoldHistogram,
 }
 
 impl ShardLoop {
@@ -184,6 +190,8 @@ impl ShardLoop {
             outgoing: SendBatch::default(),
             datagrams_in: 0,
             datagrams_out: 0,
+            unflushed: Vec::with_capacity(RECV_BURST),
+            hold: HoldHistogram::default(),
         }
     }
 
@@ -198,6 +206,7 @@ impl ShardLoop {
                 return;
             }
             let deadline = self.flush();
+            self.note_hold_times();
             self.publish_stats();
             if !self.wait_readable(deadline) {
                 return;
@@ -232,17 +241,22 @@ impl ShardLoop {
     /// packets they cause go out together in a few `sendmmsg` calls.
     fn read_burst(&mut self, buf: &mut [u8]) {
         for _ in 0..RECV_BURST {
-            match self.socket.recv_from(buf) {
+            match arrival::recv_stamped(&self.socket, buf) {
                 // A zero-length datagram is our waker: commands are waiting.
-                Ok((0, _)) => {}
-                Ok((n, source)) => {
+                Ok(Received { len: 0, .. }) => {}
+                Ok(Received {
+                    len,
+                    source,
+                    arrived,
+                }) => {
                     self.datagrams_in += 1;
+                    self.unflushed.extend(arrived);
                     self.core.handle_input(
                         Instant::now(),
                         Input::Datagram {
                             source,
                             destination: self.local_addr,
-                            contents: &buf[..n],
+                            contents: &buf[..len],
                         },
                     );
                 }
@@ -302,6 +316,21 @@ impl ShardLoop {
         }
     }
 
+    /// Everything the datagrams read since the last flush caused has now been sent: they were
+    /// held from their arrival until now. (Flushing after each datagram instead would shorten
+    /// the hold of the first ones in a burst, but every flush polls every session of the shard:
+    /// measured at 3 classes, it cost 40 % more CPU per forwarded packet for no better latency.)
+    fn note_hold_times(&mut self) {
+        if self.unflushed.is_empty() {
+            return;
+        }
+        let now = SystemTime::now();
+        for arrived in self.unflushed.drain(..) {
+            self.hold
+                .record(now.duration_since(arrived).unwrap_or_default());
+        }
+    }
+
     fn send_batch(&mut self) {
         if !self.outgoing.is_empty() {
             self.datagrams_out += self.outgoing.flush(&self.socket).sent;
@@ -318,6 +347,7 @@ impl ShardLoop {
             &self.core.gauges(),
             self.core.counters(),
             (self.datagrams_in, self.datagrams_out),
+            &self.hold,
         );
     }
 }

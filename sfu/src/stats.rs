@@ -3,6 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::core::{Counters, Gauges};
+use crate::hold_time::{HoldHistogram, BUCKETS};
 
 /// Written by the shard thread, read by anyone.
 #[derive(Debug, Default)]
@@ -17,6 +18,8 @@ pub struct ShardStats {
     keyframe_requests_sent: AtomicU64,
     datagrams_in: AtomicU64,
     datagrams_out: AtomicU64,
+    hold_counts: [AtomicU64; BUCKETS],
+    hold_sum_us: AtomicU64,
 }
 
 /// A copy of one shard's stats at one moment.
@@ -32,10 +35,18 @@ pub struct StatsSnapshot {
     pub keyframe_requests_sent: u64,
     pub datagrams_in: u64,
     pub datagrams_out: u64,
+    /// How long the shard held datagrams ([`crate::hold_time`]), since it started.
+    pub hold: HoldHistogram,
 }
 
 impl ShardStats {
-    pub(crate) fn publish(&self, gauges: &Gauges, counters: &Counters, io: (u64, u64)) {
+    pub(crate) fn publish(
+        &self,
+        gauges: &Gauges,
+        counters: &Counters,
+        io: (u64, u64),
+        hold: &HoldHistogram,
+    ) {
         let set = |cell: &AtomicU64, v: u64| cell.store(v, Ordering::Relaxed);
         set(&self.rooms, gauges.rooms as u64);
         set(&self.participants, gauges.participants as u64);
@@ -65,6 +76,10 @@ impl ShardStats {
         );
         set(&self.datagrams_in, io.0);
         set(&self.datagrams_out, io.1);
+        for (cell, count) in self.hold_counts.iter().zip(hold.counts) {
+            set(cell, count);
+        }
+        set(&self.hold_sum_us, hold.sum_us);
     }
 
     /// Reads every value.
@@ -81,6 +96,10 @@ impl ShardStats {
             keyframe_requests_sent: get(&self.keyframe_requests_sent),
             datagrams_in: get(&self.datagrams_in),
             datagrams_out: get(&self.datagrams_out),
+            hold: HoldHistogram {
+                counts: std::array::from_fn(|i| get(&self.hold_counts[i])),
+                sum_us: get(&self.hold_sum_us),
+            },
         }
     }
 }

@@ -316,7 +316,35 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             let _ = writeln!(text, "{name}{{shard=\"{shard}\"}} {}", read(snapshot));
         }
     }
+    write_hold_histograms(&mut text, &stats);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// `classroom_shard_hold_seconds`: how long each shard held datagrams, from their arrival at its
+/// socket until what they caused was sent (`sfu::hold_time`), as a Prometheus histogram.
+fn write_hold_histograms(text: &mut String, stats: &[sfu::StatsSnapshot]) {
+    let name = "classroom_shard_hold_seconds";
+    let _ = writeln!(text, "# TYPE {name} histogram");
+    for (shard, snapshot) in stats.iter().enumerate() {
+        let hold = &snapshot.hold;
+        let mut cumulative = 0;
+        for (bound_us, count) in sfu::hold_time::BUCKET_BOUNDS_US.iter().zip(hold.counts) {
+            cumulative += count;
+            let le = *bound_us as f64 / 1e6;
+            let _ = writeln!(
+                text,
+                "{name}_bucket{{shard=\"{shard}\",le=\"{le}\"}} {cumulative}"
+            );
+        }
+        let total = hold.count();
+        let _ = writeln!(
+            text,
+            "{name}_bucket{{shard=\"{shard}\",le=\"+Inf\"}} {total}"
+        );
+        let sum = hold.sum_us as f64 / 1e6;
+        let _ = writeln!(text, "{name}_sum{{shard=\"{shard}\"}} {sum}");
+        let _ = writeln!(text, "{name}_count{{shard=\"{shard}\"}} {total}");
+    }
 }
 
 async fn sweep_rooms(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {

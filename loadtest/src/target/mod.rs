@@ -80,6 +80,16 @@ pub trait Sfu: Sync {
         ctx: Arc<RunContext>,
     ) -> impl Future<Output = PeerStats> + Send + 'static;
 
-    /// The server's own count of datagrams sent, if it exposes one.
-    fn datagrams_out(&self) -> impl Future<Output = Option<u64>> + Send;
+    /// The server's own counters, if it exposes them.
+    fn server_counters(&self) -> impl Future<Output = Option<ServerCounters>> + Send;
+}
+
+/// What a server says about itself at one moment.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerCounters {
+    /// Datagrams sent since it started.
+    pub datagrams_out: u64,
+    /// How long it held the datagrams it received, since it started (classroom's
+    /// `classroom_shard_hold_seconds`).
+    pub hold: Option<sfu::hold_time::HoldHistogram>,
 }

@@ -58,13 +58,23 @@ pub async fn create_class(server: &Server) -> Class {
 
 /// A minimal HTTP/1.1 POST over a TCP stream: (status, body).
 pub async fn http_post(server: &Server, path: &str, bearer: Option<&str>) -> (u16, String) {
+    http(server, "POST", path, bearer).await
+}
+
+/// A minimal HTTP/1.1 GET: (status, body).
+#[allow(dead_code)] // Each test binary uses part of this module.
+pub async fn http_get(server: &Server, path: &str) -> (u16, String) {
+    http(server, "GET", path, None).await
+}
+
+async fn http(server: &Server, method: &str, path: &str, bearer: Option<&str>) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = TcpStream::connect(server.http_addr).await.expect("connect");
     let auth = bearer
         .map(|b| format!("Authorization: Bearer {b}\r\n"))
         .unwrap_or_default();
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n",
         server.http_addr
     );
     stream.write_all(request.as_bytes()).await.expect("write");

@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use anyhow::anyhow;
 
-use super::Sfu;
+use super::{ServerCounters, Sfu};
 use crate::cli::{self, Args};
 use crate::measure::PeerStats;
 use crate::peer::{PeerPlan, RunContext};
 
+mod metrics;
 mod peer;
 mod server;
 mod signalling;
@@ -80,10 +81,8 @@ impl Sfu for Classroom {
         peer::run(plan, class, self.addr.clone(), ctx)
     }
 
-    async fn datagrams_out(&self) -> Option<u64> {
-        self.addr
-            .metric_sum("classroom_shard_datagrams_out_total")
-            .await
-            .ok()
+    async fn server_counters(&self) -> Option<ServerCounters> {
+        let page = self.addr.metrics_page().await.ok()?;
+        Some(metrics::server_counters(&page))
     }
 }

@@ -64,17 +64,13 @@ impl ServerAddr {
         })
     }
 
-    /// The sum over shards of one counter of `/metrics`.
-    pub async fn metric_sum(&self, name: &str) -> anyhow::Result<u64> {
+    /// The server's `/metrics` page (Prometheus text).
+    pub async fn metrics_page(&self) -> anyhow::Result<String> {
         let (status, body) = self.request("GET", "/metrics", "").await?;
         if status != 200 {
             bail!("GET /metrics answered {status}");
         }
-        Ok(body
-            .lines()
-            .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .sum())
+        Ok(body)
     }
 
     /// A minimal HTTP/1.1 exchange (`Connection: close`, body read to the end): (status, body).

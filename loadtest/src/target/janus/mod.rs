@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::bail;
 use serde_json::json;
 
-use super::Sfu;
+use super::{ServerCounters, Sfu};
 use crate::cli::Args;
 use crate::measure::PeerStats;
 use crate::peer::{PeerPlan, RunContext};
@@ -106,8 +106,8 @@ impl Sfu for Janus {
         peer::run(plan, class.0, self.process.ws, ctx)
     }
 
-    /// Janus keeps no such counter outside its admin API, which is not enabled.
-    async fn datagrams_out(&self) -> Option<u64> {
+    /// Janus keeps no such counters outside its admin API, which is not enabled.
+    async fn server_counters(&self) -> Option<ServerCounters> {
         None
     }
 }
