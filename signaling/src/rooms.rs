@@ -214,7 +214,6 @@ impl Rooms {
         let name = verified.display_name(typed_name)?;
         let grant = Grant {
             role: verified.role,
-            name: verified.name,
             subject: verified.subject.or(verified.token_id),
         };
         Ok((room, grant, name))

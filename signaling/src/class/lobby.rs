@@ -82,7 +82,6 @@ mod tests {
             id: ParticipantId(id),
             grant: Grant {
                 role: Role::Pupil,
-                name: None,
                 subject: None,
             },
             name: format!("G{id}"),

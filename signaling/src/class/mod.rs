@@ -32,13 +32,12 @@ use rights::Overrides;
 /// Most barred subjects or devices remembered per class (a bound, not a policy).
 const MAX_BARRED: usize = 1000;
 
-/// What admission has verified about who is joining. Today it comes from the class's capability
-/// links; a JWT verifier returns the same thing (its `name` then wins over the typed one, and its
-/// `subject` lets a kick with `bar` keep that person out).
+/// What admission has verified about who is joining: the role a capability link or a join token
+/// gives, and the token's stable subject (what a kick with `bar` keeps out). The name arrives
+/// already resolved (a token's name wins over the typed one: `auth::JoinGrant::display_name`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     pub role: Role,
-    pub name: Option<String>,
     pub subject: Option<String>,
 }
 
@@ -237,7 +236,6 @@ impl Class {
                 ),
             ));
         }
-        let name = grant.name.clone().unwrap_or(name);
         let guest = Guest {
             id,
             grant,

@@ -16,7 +16,6 @@ struct Fixture {
 fn grant(role: Role) -> Grant {
     Grant {
         role,
-        name: None,
         subject: None,
     }
 }
