@@ -206,6 +206,10 @@ function onWelcome(msg) {
   classroom.room = msg.room;
   classroom.resumeToken = msg.resume_token ?? null;
   prejoin.hide();
+  // An observer only receives (the server refuses an offer that would send): the camera and mic
+  // opened before joining, when the role was not known yet, are let go.
+  const observing = msg.you.role === 'observer';
+  if (observing) local.release();
   // Pupils come in with their microphone off (a class of thirty open mics is noise); they turn it
   // on when they have something to say.
   if (msg.you.role === 'pupil') {
@@ -224,7 +228,7 @@ function onWelcome(msg) {
   startMedia();
   setupControls();
   applyRights(msg.you.rights);
-  const message = local.message();
+  const message = observing ? STRINGS.observing : local.message();
   if (message) showNotice(message);
   setState('joined');
 }

@@ -50,6 +50,7 @@ async function createClass() {
     const room = await response.json();
     showLink('teacher-url', room.teacher_url);
     showLink('pupil-url', room.pupil_url);
+    showLink('observer-url', room.observer_url);
     $('links').hidden = false;
   } catch (error) {
     showError(format(STRINGS.createFailed, { message: error.message }));

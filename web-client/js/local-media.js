@@ -44,6 +44,13 @@ export class LocalMedia {
     for (const track of this.stream.getTracks()) track.stop();
   }
 
+  /** Lets go of the devices for good: an observer publishes nothing. */
+  release() {
+    this.stop();
+    this.stream = new MediaStream();
+    this.error = null;
+  }
+
   /** What to tell the user about missing devices, or '' when both work. */
   message() {
     const hasAudio = this.track('audio') !== null;

@@ -171,7 +171,12 @@ export async function createRoom() {
     const u = new URL(url);
     return new URL(u.pathname + u.search, harness.baseUrl).href;
   };
-  return { ...room, teacher_url: local(room.teacher_url), pupil_url: local(room.pupil_url) };
+  return {
+    ...room,
+    teacher_url: local(room.teacher_url),
+    pupil_url: local(room.pupil_url),
+    observer_url: local(room.observer_url),
+  };
 }
 
 // ---- Browser -------------------------------------------------------------------------------

@@ -32,28 +32,30 @@ useHarness();
 
 // ---- Tests ---------------------------------------------------------------------------------
 
-test('the start page creates a class and shows its teacher and pupil links', { timeout: 60_000 }, async () => {
+test('the start page creates a class and shows its teacher, pupil and observer links', { timeout: 60_000 }, async () => {
   await withDiagnostics('landing', async () => {
     const visitor = await openPage('landing', `${harness.baseUrl}/`);
     await visitor.page.click('#create-class');
     await visitor.page.waitForFunction(
-      () => document.getElementById('teacher-url').getAttribute('href') !== '' &&
-        document.getElementById('pupil-url').getAttribute('href') !== '',
+      () => ['teacher-url', 'pupil-url', 'observer-url']
+        .every((id) => document.getElementById(id).getAttribute('href') !== ''),
       null,
       { timeout: 10_000 },
     );
     const links = await visitor.page.evaluate(() => ({
       teacher: document.getElementById('teacher-url').href,
       pupil: document.getElementById('pupil-url').href,
+      observer: document.getElementById('observer-url').href,
       visible: !document.getElementById('links').hidden,
     }));
     assert.ok(links.visible, 'the links section is shown');
-    for (const url of [links.teacher, links.pupil]) {
+    for (const url of [links.teacher, links.pupil, links.observer]) {
       const u = new URL(url);
       assert.match(u.pathname, /^\/class\/[^/]+$/, `${url} is a class link`);
       assert.ok(u.searchParams.get('token'), `${url} carries a token`);
     }
-    assert.notEqual(new URL(links.teacher).searchParams.get('token'), new URL(links.pupil).searchParams.get('token'));
+    const tokens = new Set([links.teacher, links.pupil, links.observer].map((u) => new URL(u).searchParams.get('token')));
+    assert.equal(tokens.size, 3, 'three different tokens');
     await visitor.page.screenshot({ path: path.join(ARTIFACTS, 'landing.png') });
   });
 });

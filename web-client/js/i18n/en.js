@@ -17,11 +17,14 @@ export const EN = {
   teacherLinkHelp: 'Keep this one for yourself: it joins as teacher.',
   pupilLink: 'Pupil link',
   pupilLinkHelp: 'Share this one with your pupils.',
+  observerLink: 'Observer link',
+  observerLinkHelp: 'For a visitor who only watches and listens: an inspector, a colleague.',
   copy: 'Copy',
   copied: 'Copied',
   copyFailed: 'Select the link and copy it by hand',
   copyTeacherLink: 'Copy teacher link',
   copyPupilLink: 'Copy pupil link',
+  copyObserverLink: 'Copy observer link',
   createFailed: 'The class could not be created: {message}',
   createFailedNetwork: 'The server could not be reached. Check your connection and try again.',
 
@@ -60,6 +63,7 @@ export const EN = {
   mediaOther: 'The camera or microphone could not be started ({message}). You can still join without it.',
   mediaNoCamera: 'No camera is available: the others will hear you but not see you.',
   mediaNoMicrophone: 'No microphone is available: the others will see you but not hear you.',
+  observing: 'You are observing: you see and hear the class, and nobody sees or hears you.',
 
   // Class screen
   joining: 'Joining the class…',

@@ -18,11 +18,14 @@ export const FR = {
   teacherLinkHelp: 'Gardez-le pour vous : il fait entrer en tant qu’enseignant.',
   pupilLink: 'Lien élève',
   pupilLinkHelp: 'Partagez celui-ci avec vos élèves.',
+  observerLink: 'Lien observateur',
+  observerLinkHelp: 'Pour un visiteur qui regarde et écoute seulement : un inspecteur, un collègue.',
   copy: 'Copier',
   copied: 'Copié',
   copyFailed: 'Sélectionnez le lien et copiez-le à la main',
   copyTeacherLink: 'Copier le lien enseignant',
   copyPupilLink: 'Copier le lien élève',
+  copyObserverLink: 'Copier le lien observateur',
   createFailed: 'La classe n’a pas pu être créée : {message}',
   createFailedNetwork: 'Le serveur est injoignable. Vérifiez votre connexion et réessayez.',
 
@@ -61,6 +64,7 @@ export const FR = {
   mediaOther: 'La caméra ou le micro n’a pas pu démarrer ({message}). Vous pouvez entrer sans.',
   mediaNoCamera: 'Aucune caméra disponible : les autres vous entendront sans vous voir.',
   mediaNoMicrophone: 'Aucun micro disponible : les autres vous verront sans vous entendre.',
+  observing: 'Vous observez : vous voyez et entendez la classe, personne ne vous voit ni ne vous entend.',
 
   // Class screen
   joining: 'Entrée dans la classe…',
