@@ -318,8 +318,8 @@ impl ShardLoop {
 
     /// Everything the datagrams read since the last flush caused has now been sent: they were
     /// held from their arrival until now. (Flushing after each datagram instead would shorten
-    /// the hold of the first ones in a burst, but every flush polls every session of the shard:
-    /// measured at 3 classes, it cost 40 % more CPU per forwarded packet for no better latency.)
+    /// the hold of the first ones in a burst, but measured at 3 classes it cost 5–15 % more CPU
+    /// per forwarded packet and made p99 worse: see docs/BENCHMARKS.md.)
     fn note_hold_times(&mut self) {
         if self.unflushed.is_empty() {
             return;
