@@ -37,6 +37,14 @@ fi
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 
+# A release build of the workspace with its tests takes about 6 GB under target/. Say so up front
+# when the disk is short, instead of failing later inside the linker with "No space left on device".
+needed_kib=$((7 * 1024 * 1024))
+free_kib=$(df -Pk . | awk 'NR == 2 { print $4 }')
+if [ ! -d target/release ] && [ "${free_kib:-0}" -lt "$needed_kib" ]; then
+  echo "warning: $((free_kib / 1024 / 1024)) GiB free here; a fresh build and test run needs about 7 GiB" >&2
+fi
+
 step "format"
 cargo fmt --all -- --check
 
