@@ -197,8 +197,8 @@ impl Report {
             server_hold_ms: samples
                 .last
                 .server
-                .and_then(|c| c.hold)
-                .zip(samples.first.server.and_then(|c| c.hold))
+                .map(|c| c.hold)
+                .zip(samples.first.server.map(|c| c.hold))
                 .map(|(last, first)| HoldTimes::over(&last.since(&first))),
             loss_ratio: loss.ratio(None),
             audio_loss_ratio: loss.ratio(Some(Kind::Audio)),

@@ -84,7 +84,7 @@ impl Connection {
             socket,
             local,
             pending: None,
-            publisher: Publisher::new(None, None, &Arc::from([]), 0, now),
+            publisher: Publisher::silent(),
             incoming: HashMap::new(),
             arrived: None,
             connected: false,

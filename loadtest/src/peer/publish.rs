@@ -45,6 +45,15 @@ pub struct Publisher {
 }
 
 impl Publisher {
+    /// A peer that publishes nothing (until its offer says otherwise).
+    pub fn silent() -> Publisher {
+        Publisher {
+            audio: None,
+            video: None,
+            sent: BTreeMap::new(),
+        }
+    }
+
     /// `video`: the camera's m-line and its layers (`seed` varies frame sizes between publishers).
     pub fn new(
         audio_mid: Option<Mid>,

@@ -91,5 +91,5 @@ pub struct ServerCounters {
     pub datagrams_out: u64,
     /// How long it held the datagrams it received, since it started (classroom's
     /// `classroom_shard_hold_seconds`).
-    pub hold: Option<sfu::hold_time::HoldHistogram>,
+    pub hold: sfu::hold_time::HoldHistogram,
 }

@@ -6,7 +6,8 @@ use sfu::hold_time::{HoldHistogram, BUCKET_BOUNDS_US};
 use crate::target::ServerCounters;
 
 const DATAGRAMS_OUT: &str = "classroom_shard_datagrams_out_total";
-const HOLD: &str = "classroom_shard_hold_seconds";
+const HOLD_BUCKET: &str = "classroom_shard_hold_seconds_bucket";
+const HOLD_SUM: &str = "classroom_shard_hold_seconds_sum";
 
 /// Reads the counters out of a Prometheus text page.
 pub fn server_counters(page: &str) -> ServerCounters {
@@ -21,7 +22,7 @@ pub fn server_counters(page: &str) -> ServerCounters {
         let (name, labels) = series.split_once('{').unwrap_or((series, ""));
         if name == DATAGRAMS_OUT {
             datagrams_out += value.parse::<u64>().unwrap_or(0);
-        } else if name == format!("{HOLD}_bucket") {
+        } else if name == HOLD_BUCKET {
             let slot = match label(labels, "le") {
                 Some("+Inf") => Some(BUCKET_BOUNDS_US.len()),
                 Some(le) => le.parse::<f64>().ok().and_then(|seconds| {
@@ -33,7 +34,7 @@ pub fn server_counters(page: &str) -> ServerCounters {
             if let (Some(slot), Ok(count)) = (slot, value.parse::<u64>()) {
                 cumulative[slot] += count;
             }
-        } else if name == format!("{HOLD}_sum") {
+        } else if name == HOLD_SUM {
             sum_seconds += value.parse::<f64>().unwrap_or(0.0);
         }
     }
@@ -46,7 +47,7 @@ pub fn server_counters(page: &str) -> ServerCounters {
     hold.sum_us = (sum_seconds * 1e6).round() as u64;
     ServerCounters {
         datagrams_out,
-        hold: Some(hold),
+        hold,
     }
 }
 
@@ -85,7 +86,7 @@ classroom_shard_hold_seconds_count{shard=\"1\"} 2
 ";
         let counters = server_counters(page);
         assert_eq!(counters.datagrams_out, 123);
-        let hold = counters.hold.expect("a histogram");
+        let hold = counters.hold;
         assert_eq!(hold.count(), 12);
         assert_eq!(&hold.counts[..3], &[6, 3, 2]);
         assert_eq!(
@@ -101,6 +102,6 @@ classroom_shard_hold_seconds_count{shard=\"1\"} 2
     fn a_page_without_them_reads_as_zero() {
         let counters = server_counters("classroom_classes 3\ngarbage\n");
         assert_eq!(counters.datagrams_out, 0);
-        assert_eq!(counters.hold.map(|h| h.count()), Some(0));
+        assert_eq!(counters.hold.count(), 0);
     }
 }
