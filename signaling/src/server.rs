@@ -28,6 +28,10 @@ use crate::tokens::secret_eq;
 /// How often expired, empty classes are removed.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
+/// How long shutdown waits for sessions to say goodbye: each lingers at most a second for the
+/// client's close reply, so this is only reached by a client that stopped reading.
+const SESSIONS_END_WITHIN: Duration = Duration::from_secs(3);
+
 /// Shared by every request.
 #[derive(Debug)]
 pub struct AppState {
@@ -36,6 +40,9 @@ pub struct AppState {
     pub media: MediaPlane,
     /// Flips to true when the node shuts down; sessions say goodbye.
     pub shutdown: watch::Receiver<bool>,
+    /// WebSocket sessions still running. Upgraded connections are not HTTP connections any
+    /// more, so axum's graceful shutdown does not wait for them: shutdown waits on this.
+    pub live_sessions: session::LiveSessions,
 }
 
 /// A running node.
@@ -76,6 +83,7 @@ impl Server {
             rooms,
             media,
             shutdown: shutdown.clone(),
+            live_sessions: session::LiveSessions::default(),
         });
         tokio::spawn(sweep_rooms(state.clone(), shutdown.clone()));
         let app = router(state.clone());
@@ -113,10 +121,23 @@ impl Server {
             .collect()
     }
 
-    /// Tells every session goodbye, stops serving, and waits for HTTP to finish.
+    /// Tells every session goodbye, stops serving, and waits for HTTP to finish and for the
+    /// sessions to have sent their goodbye (bounded: a client that never reads cannot hold the
+    /// node up).
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
         self.task.await??;
+        if !self
+            .state
+            .live_sessions
+            .all_ended_within(SESSIONS_END_WITHIN)
+            .await
+        {
+            tracing::warn!(
+                sessions = self.state.live_sessions.count(),
+                "sessions still open at shutdown; closing them unannounced"
+            );
+        }
         Ok(())
     }
 }
@@ -261,10 +282,13 @@ async fn websocket(
         return refused;
     }
     let max = config.limits.max_message_bytes;
+    // Counted from here, while the HTTP connection is still one axum waits for, so a shutdown
+    // racing the upgrade still waits for this session's goodbye.
+    let live = state.live_sessions.enter();
     upgrade
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| session::run(socket, state))
+        .on_upgrade(move |socket| session::run(socket, state, live))
 }
 
 /// One per-shard metric: name, Prometheus type, and how to read it from a shard's stats.

@@ -11,6 +11,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use sfu::{Command, MediaEvent, Rejection, TrackSource};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::sync::watch;
 
 use crate::auth::receive_only::offer_publishes;
 use crate::class::Action;
@@ -33,7 +34,7 @@ const MAX_MID_CHARS: usize = 32;
 const MAX_DEVICE_CHARS: usize = 64;
 
 /// Runs the session until the client leaves, the socket drops, or the server shuts down.
-pub async fn run(socket: WebSocket, state: Arc<AppState>) {
+pub async fn run(socket: WebSocket, state: Arc<AppState>, _live: LiveSession) {
     let (out_tx, out_rx) = unbounded_channel();
     let (media_tx, media_rx) = unbounded_channel();
     let mut session = Session {
@@ -55,6 +56,39 @@ struct Session {
     entered: Option<Entered>,
     /// Messages per second from this client.
     limiter: RateLimiter,
+}
+
+/// Counts the node's running sessions, so shutdown can wait for their goodbyes.
+#[derive(Debug, Default)]
+pub struct LiveSessions(watch::Sender<usize>);
+
+impl LiveSessions {
+    /// One more session; it counts until the returned guard is dropped.
+    pub fn enter(&self) -> LiveSession {
+        self.0.send_modify(|n| *n += 1);
+        LiveSession(self.0.clone())
+    }
+
+    pub fn count(&self) -> usize {
+        *self.0.borrow()
+    }
+
+    /// True once no session runs; false if some still do after `within`.
+    pub async fn all_ended_within(&self, within: std::time::Duration) -> bool {
+        let mut count = self.0.subscribe();
+        let none_left = async { drop(count.wait_for(|n| *n == 0).await) };
+        tokio::time::timeout(within, none_left).await.is_ok()
+    }
+}
+
+/// One running session, counted in [`LiveSessions`] while it lives.
+#[derive(Debug)]
+pub struct LiveSession(watch::Sender<usize>);
+
+impl Drop for LiveSession {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
 }
 
 /// How a session ends, from our side.
@@ -116,7 +150,9 @@ impl Session {
                         break Some(close);
                     }
                 }
-                _ = shutdown.changed() => {
+                // `wait_for`, not `changed`: a session that starts after the flip must still
+                // say goodbye.
+                () = async { drop(shutdown.wait_for(|stop| *stop).await) } => {
                     let _ = self.out.send(ServerMessage::Bye { reason: ByeReason::ShuttingDown });
                     break Some(Close { code: 1001, reason: "server shutting down" });
                 }
@@ -518,7 +554,7 @@ impl Session {
                     _ = tokio::time::sleep_until(deadline.into()) => {
                         room.expire(&state.media, Instant::now());
                     }
-                    _ = shutdown.wait_for(|stop| *stop) => {}
+                    () = async { drop(shutdown.wait_for(|stop| *stop).await) } => {}
                 }
             });
         }
