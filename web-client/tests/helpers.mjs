@@ -325,6 +325,25 @@ export function stream(stats, participant, kind) {
   return stats.find((s) => s.participant === participant && s.kind === kind);
 }
 
+/** Samples each page's inbound streams twice, `gapMs` apart, all pages at once. */
+export async function sampleInbound(participants, gapMs = SAMPLE_GAP_MS) {
+  const first = await Promise.all(participants.map((p) => inboundStats(p.page)));
+  await sleep(gapMs);
+  const second = await Promise.all(participants.map((p) => inboundStats(p.page)));
+  return participants.map((_, i) => ({ earlier: first[i], later: second[i] }));
+}
+
+/**
+ * Asserts that `from`'s `kind` media grew between two samples (from `sampleInbound`): frames
+ * decoded for video, packets received for audio. `what` says who should have it, for the message.
+ */
+export function assertMediaGrew({ earlier, later }, from, kind, what) {
+  const [a, b] = [stream(earlier, from, kind), stream(later, from, kind)];
+  assert.ok(a && b, `${what}: an inbound ${kind} stream from ${from}`);
+  const count = kind === 'video' ? 'framesDecoded' : 'packetsReceived';
+  assert.ok(b[count] > a[count], `${what}: ${kind} from ${from} grows, ${count} ${a[count]} → ${b[count]}`);
+}
+
 /** Waits until `page` has decoded a frame / received a packet from each `{participant, kind}`. */
 export async function waitFirstMedia(participant, expected) {
   const deadline = Date.now() + FIRST_MEDIA_TIMEOUT_MS;
