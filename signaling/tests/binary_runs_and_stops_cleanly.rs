@@ -6,6 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use tokio_tungstenite::tungstenite::Message;
 
 const BIN: &str = env!("CARGO_BIN_EXE_classroom");
 
@@ -51,6 +52,10 @@ fn signal(child: &Child, name: &str) {
     assert!(status.success());
 }
 
+/// Sessions open when SIGTERM arrives: enough that some are still being set up or flushing when
+/// the HTTP side stops, which is where a goodbye used to be lost (the process exited first).
+const SESSIONS_AT_SHUTDOWN: usize = 20;
+
 #[tokio::test]
 async fn sigterm_says_bye_to_sessions_and_exits_zero() {
     let mut child = spawn(&[
@@ -62,20 +67,31 @@ async fn sigterm_says_bye_to_sessions_and_exits_zero() {
         "1",
     ]);
     let addr = listening_addr(&mut child);
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
-        .await
-        .expect("ws connects");
+    let mut sessions = Vec::new();
+    for _ in 0..SESSIONS_AT_SHUTDOWN {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
+            .await
+            .expect("ws connects");
+        sessions.push(ws);
+    }
     signal(&child, "TERM");
-    let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
-        .await
-        .expect("the session hears of the shutdown")
-        .expect("a frame")
-        .expect("no error");
-    let text = frame.into_text().expect("text");
-    assert!(
-        text.contains("\"bye\"") && text.contains("shutting_down"),
-        "{text}"
-    );
+    for (i, ws) in sessions.iter_mut().enumerate() {
+        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("the session hears of the shutdown")
+            .expect("a frame")
+            .unwrap_or_else(|e| panic!("session {i}: no goodbye, {e}"));
+        let text = frame.into_text().expect("text");
+        assert!(
+            text.contains("\"bye\"") && text.contains("shutting_down"),
+            "session {i}: {text}"
+        );
+        let close = ws.next().await.expect("a close frame").expect("no error");
+        let Message::Close(Some(close)) = close else {
+            panic!("session {i}: {close:?} instead of a close frame");
+        };
+        assert_eq!(u16::from(close.code), 1001, "session {i}: going away");
+    }
     let status = wait_exit(&mut child);
     assert!(status.success(), "exit status {status}");
 }
