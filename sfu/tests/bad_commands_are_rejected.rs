@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{client_offer, Net, Publish, Rng};
 use sfu::core::Counters;
-use sfu::{Command, MediaEvent, ParticipantId, Rejection, RoomId, TrackKind};
+use sfu::{Command, Layer, MediaEvent, ParticipantId, PublishRights, Rejection, RoomId, TrackKind};
 use str0m::ice::{StunMessage, TransId};
 use str0m::Rtc;
 
@@ -145,9 +145,23 @@ fn commands_out_of_turn_are_refused_and_change_nothing() {
     });
     let not_joined = MediaEvent::Rejected(Rejection::NotJoined);
     assert_eq!(said_about(&net, stranger), [not_joined.clone(), not_joined]);
-    // A Leave for a stranger is simply nothing to do.
+    // A Leave for a stranger is simply nothing to do; so are rights and quality wishes, which
+    // the control plane sends whether a media session exists yet or not.
     net.command(Command::Leave {
         participant: stranger,
+    });
+    net.command(Command::SetRights {
+        participant: stranger,
+        rights: PublishRights {
+            mic: false,
+            camera: false,
+            screen: false,
+        },
+    });
+    net.command(Command::SetPreferredLayer {
+        subscriber: stranger,
+        publisher: a_id,
+        layer: Layer::Low,
     });
     assert_eq!(said_about(&net, stranger).len(), 2);
 

@@ -429,7 +429,8 @@ impl Room {
     }
 
     /// Starts `id`'s media session with its first offer (`join`, a `Command::Join`), followed at
-    /// once by its current rights, both under the class lock: no rights change can slip between.
+    /// once by its current rights and video quality wishes, all under the class lock: no change
+    /// can slip between.
     pub fn start_media(
         &self,
         id: ParticipantId,
@@ -438,7 +439,7 @@ impl Room {
         media: &MediaPlane,
     ) -> Result<(), ProtocolError> {
         let state = lock(&self.state);
-        let rights = state.class.publish_rights(id).ok_or_else(|| {
+        let settings = state.class.media_settings(id).ok_or_else(|| {
             ProtocolError::new(ErrorCode::NotJoined, "wait for a teacher to let you in")
         })?;
         let shard = media.shard(self.shard).ok_or_else(media_down)?;
@@ -446,15 +447,9 @@ impl Room {
         shard
             .send(join, Some(link.sink()))
             .map_err(|_| media_down())?;
-        shard
-            .send(
-                Command::SetRights {
-                    participant: id,
-                    rights,
-                },
-                None,
-            )
-            .map_err(|_| media_down())?;
+        for command in settings {
+            shard.send(command, None).map_err(|_| media_down())?;
+        }
         Ok(())
     }
 

@@ -606,6 +606,10 @@ fn action_of(message: ClientMessage) -> Option<Action> {
             rights,
         } => Action::SetRights(participant, rights),
         ClientMessage::EndClass => Action::EndClass,
+        ClientMessage::VideoQuality {
+            participant,
+            quality,
+        } => Action::VideoQuality(participant, quality),
         ClientMessage::Join { .. }
         | ClientMessage::Resume { .. }
         | ClientMessage::Offer { .. }

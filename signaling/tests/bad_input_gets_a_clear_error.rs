@@ -205,3 +205,38 @@ async fn creating_a_class_needs_the_admin_key_when_one_is_set() {
         common::http_post(&server, "/api/rooms", Some("a-long-enough-admin-key")).await;
     assert_eq!(status, 201, "{body}");
 }
+
+/// `video_quality` changes only what the sender receives: a good one gets no reply and nobody
+/// else hears of it; one about oneself, a stranger or an unknown quality gets a clear error.
+#[tokio::test]
+async fn video_quality_wishes_are_checked() {
+    let server = common::start(common::test_config()).await;
+    let class = common::create_class(&server).await;
+    let (mut teacher, teacher_id, _) =
+        Client::joined(&server, &class, &class.teacher_token, "T").await;
+    let (mut pupil, pupil_id, _) = Client::joined(&server, &class, &class.pupil_token, "P").await;
+    teacher.drain().await;
+
+    pupil
+        .send(json!({"type": "video_quality", "participant": teacher_id, "quality": "low"}))
+        .await;
+    assert_eq!(pupil.drain().await, Vec::<serde_json::Value>::new());
+    pupil
+        .send(json!({"type": "video_quality", "participant": pupil_id, "quality": "high"}))
+        .await;
+    pupil.expect_error("bad_target").await;
+    pupil
+        .send(json!({"type": "video_quality", "participant": "p999", "quality": "high"}))
+        .await;
+    pupil.expect_error("no_such_participant").await;
+    pupil
+        .send(json!({"type": "video_quality", "participant": teacher_id, "quality": "ultra"}))
+        .await;
+    pupil.expect_error("bad_message").await;
+    pupil
+        .send(json!({"type": "video_quality", "participant": teacher_id}))
+        .await;
+    pupil.expect_error("bad_message").await;
+    still_alive(&mut pupil).await;
+    assert_eq!(teacher.drain().await, Vec::<serde_json::Value>::new());
+}

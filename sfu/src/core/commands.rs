@@ -262,8 +262,10 @@ impl ShardCore {
         publisher: ParticipantId,
         layer: Layer,
     ) {
+        // Like rights, the control plane sends a wish whenever it is made, media session or not
+        // (and repeats it when a session starts): without one there is nothing to apply.
         if !self.participants.contains_key(&subscriber) {
-            return self.reject(subscriber, Rejection::NotJoined);
+            return;
         }
         // A preference about nobody here (yet), or about someone in another room, is not kept:
         // only a room's own members are cleaned up when one of them leaves.

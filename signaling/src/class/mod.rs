@@ -12,6 +12,7 @@ mod moderation;
 mod resume;
 mod rights;
 mod view;
+mod viewing;
 
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
@@ -20,7 +21,7 @@ use sfu::{Command, ParticipantId};
 
 use crate::protocol::{
     ByeReason, ErrorCode, GuestPolicy, ParticipantInfo, ProtocolError, Rights, RightsPatch, Role,
-    ServerMessage, Settings, SettingsPatch,
+    ServerMessage, Settings, SettingsPatch, VideoQuality,
 };
 use crate::tokens::random_token;
 use chat::ChatLog;
@@ -92,6 +93,8 @@ pub enum Action {
     TakeFloor(String),
     SetRights(String, RightsPatch),
     EndClass,
+    /// The quality the actor needs of a participant's video (see `viewing.rs`).
+    VideoQuality(String, VideoQuality),
 }
 
 /// What the class wants delivered after a step.
@@ -145,6 +148,8 @@ struct Member {
     token: String,
     subject: Option<String>,
     device: Option<String>,
+    /// The video quality it asked for of each other member, kept for its next media session.
+    wanted_quality: BTreeMap<ParticipantId, sfu::Layer>,
 }
 
 /// One class's rules and state.
@@ -292,6 +297,7 @@ impl Class {
             token: random_token(),
             subject: guest.grant.subject,
             device: guest.device,
+            wanted_quality: BTreeMap::new(),
         };
         let id = guest.id;
         self.members.insert(id, member);
@@ -381,6 +387,9 @@ impl Class {
                 }
             }
             Action::Chat(text) => self.chat(who, &text, &mut out)?,
+            Action::VideoQuality(target, quality) => {
+                self.prefer_quality(who, &target, quality, &mut out)?;
+            }
             other => self.moderate(who, other, now, &mut out)?,
         }
         Ok(out)
@@ -410,6 +419,9 @@ impl Class {
         }
         if self.hands.lower(who) {
             self.tell_hands(out);
+        }
+        for other in self.members.values_mut() {
+            other.wanted_quality.remove(&who);
         }
         out.media.push(Command::Leave { participant: who });
         Some(member)
@@ -481,11 +493,24 @@ impl Class {
         self.members.contains_key(&id) || self.lobby.contains(id)
     }
 
-    /// The publishing rights of `id` for its shard.
-    pub fn publish_rights(&self, id: ParticipantId) -> Option<sfu::PublishRights> {
-        self.members
-            .get(&id)
-            .map(|m| rights::publish_rights(m.told_rights))
+    /// What a new media session of `id` must be told at once, after its first offer: its
+    /// publishing rights, then the video quality it asked for of each other member.
+    pub fn media_settings(&self, id: ParticipantId) -> Option<Vec<Command>> {
+        let member = self.members.get(&id)?;
+        let rights = Command::SetRights {
+            participant: id,
+            rights: rights::publish_rights(member.told_rights),
+        };
+        let qualities =
+            member
+                .wanted_quality
+                .iter()
+                .map(|(publisher, layer)| Command::SetPreferredLayer {
+                    subscriber: id,
+                    publisher: *publisher,
+                    layer: *layer,
+                });
+        Some(std::iter::once(rights).chain(qualities).collect())
     }
 
     /// Number of members.

@@ -197,7 +197,8 @@ impl Class {
             | Action::RaiseHand
             | Action::LowerHand(_)
             | Action::LowerAllHands
-            | Action::Chat(_) => {}
+            | Action::Chat(_)
+            | Action::VideoQuality(..) => {}
         }
         Ok(())
     }

@@ -78,7 +78,11 @@ fn rights_told(out: &Outcome, id: ParticipantId) -> Option<Rights> {
 }
 
 fn media_rights(out: &Outcome, id: ParticipantId) -> Option<sfu::PublishRights> {
-    out.media.iter().find_map(|c| match c {
+    rights_in(&out.media, id)
+}
+
+fn rights_in(commands: &[Command], id: ParticipantId) -> Option<sfu::PublishRights> {
+    commands.iter().find_map(|c| match c {
         Command::SetRights {
             participant,
             rights,
@@ -212,7 +216,8 @@ fn hands_queue_in_order_and_the_floor_is_given_and_taken() {
         .expect("settings");
     let a = f.join(Role::Pupil);
     let b = f.join(Role::Pupil);
-    assert!(!f.class.publish_rights(a).expect("a").mic);
+    let settings = f.class.media_settings(a).expect("a member");
+    assert!(!rights_in(&settings, a).expect("rights").mic);
     f.act(b, Action::RaiseHand).expect("raised");
     let out = f.act(a, Action::RaiseHand).expect("raised");
     assert!(out.to(teacher).contains(&&ServerMessage::Hands {
@@ -500,4 +505,79 @@ fn unknown_targets_are_named() {
             Some(ErrorCode::NoSuchParticipant)
         );
     }
+}
+
+fn quality_wishes(commands: &[Command]) -> Vec<(ParticipantId, ParticipantId, sfu::Layer)> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::SetPreferredLayer {
+                subscriber,
+                publisher,
+                layer,
+            } => Some((*subscriber, *publisher, *layer)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn each_member_chooses_the_quality_it_receives_and_keeps_it_for_its_next_media_session() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    let pupil = f.join(Role::Pupil);
+    let observer = f.join(Role::Observer);
+    let low = |id| Action::VideoQuality(p(id), VideoQuality::Low);
+
+    let out = f.act(pupil, low(teacher)).expect("any member may choose");
+    assert_eq!(
+        quality_wishes(&out.media),
+        [(pupil, teacher, sfu::Layer::Low)]
+    );
+    assert!(out.messages.is_empty(), "nobody else hears of it");
+    let again = f.act(pupil, low(teacher)).expect("the same wish");
+    assert!(
+        again.media.is_empty(),
+        "an unchanged wish is not sent again"
+    );
+    let out = f
+        .act(observer, Action::VideoQuality(p(pupil), VideoQuality::High))
+        .expect("observers too");
+    assert_eq!(
+        quality_wishes(&out.media),
+        [(observer, pupil, sfu::Layer::High)]
+    );
+
+    // A new media session (after a reload) gets its rights first, then the wishes.
+    let settings = f.class.media_settings(pupil).expect("a member");
+    assert!(matches!(settings[0], Command::SetRights { .. }));
+    assert_eq!(
+        quality_wishes(&settings),
+        [(pupil, teacher, sfu::Layer::Low)]
+    );
+
+    assert_eq!(
+        f.act(pupil, low(pupil)).err(),
+        Some(ErrorCode::BadTarget),
+        "one's own video"
+    );
+    assert_eq!(
+        f.act(pupil, Action::VideoQuality("p99".into(), VideoQuality::Low))
+            .err(),
+        Some(ErrorCode::NoSuchParticipant)
+    );
+    assert_eq!(
+        f.act(
+            pupil,
+            Action::VideoQuality("teacher".into(), VideoQuality::Low)
+        )
+        .err(),
+        Some(ErrorCode::NoSuchParticipant),
+        "not an id"
+    );
+
+    // A wish about someone who left is forgotten with them.
+    f.class.leave(teacher);
+    let settings = f.class.media_settings(pupil).expect("a member");
+    assert!(quality_wishes(&settings).is_empty(), "{settings:?}");
 }

@@ -19,7 +19,7 @@ pub use class::{
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Every `type` a client may send, for telling "unknown type" from "bad fields".
-const CLIENT_TYPES: [&str; 28] = [
+const CLIENT_TYPES: [&str; 29] = [
     "join",
     "resume",
     "offer",
@@ -48,6 +48,7 @@ const CLIENT_TYPES: [&str; 28] = [
     "set_settings",
     "set_rights",
     "end_class",
+    "video_quality",
 ];
 
 /// A message from the browser.
@@ -158,6 +159,21 @@ pub enum ClientMessage {
         rights: RightsPatch,
     },
     EndClass,
+    /// The quality the sender needs of another participant's video, from the size it shows it
+    /// at: the server forwards the best simulcast layer of that camera not above it.
+    VideoQuality {
+        participant: String,
+        quality: VideoQuality,
+    },
+}
+
+/// A quality of a simulcast video, as the viewer asks for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VideoQuality {
+    Low,
+    Medium,
+    High,
 }
 
 /// A participant as others see it.
