@@ -10,6 +10,7 @@ import { Prejoin } from './prejoin.js';
 import { deviceId, nameProblem, storedName } from './identity.js';
 import { Layout } from './layout.js';
 import { Tile } from './tiles.js';
+import { VideoQualityRequests } from './video-quality.js';
 import { watchQuality } from './quality.js';
 import { ClassControls } from './class-controls.js';
 import { Reconnector } from './reconnect.js';
@@ -56,6 +57,10 @@ let stopQuality = () => {};
 let ended = false;
 /** participant id → Tile, self included. */
 const tiles = new Map();
+/** Asks the server for each classmate's camera at the size its tile is shown. */
+const videoQuality = new VideoQualityRequests(
+  (participant, quality) => connection?.sendVideoQuality(participant, quality) ?? false,
+);
 const layout = new Layout({
   stage: $('stage'),
   grid: $('grid'),
@@ -284,7 +289,10 @@ function screenTile(participant) {
 }
 
 function removeTile(id) {
-  tiles.get(id)?.remove();
+  const tile = tiles.get(id);
+  if (!tile) return;
+  if (!id.endsWith('/screen')) videoQuality.unwatch(tile.element);
+  tile.remove();
   tiles.delete(id);
 }
 
@@ -297,6 +305,7 @@ function addParticipant(participant) {
   } else {
     tile = new Tile(participant, { onAutoplayBlocked, onPin: togglePin });
     tiles.set(participant.id, tile);
+    videoQuality.watch(participant.id, tile.element);
   }
   updateCount();
 }
@@ -448,6 +457,8 @@ function onResumed(msg) {
   tiles.get(msg.you.id)?.update(msg.you);
   controls.snapshot(msg);
   applyRights(msg.you.rights);
+  // Wishes made while the socket was down were not sent; the server kept the others.
+  videoQuality.flush();
   if (msg.media === 'restart') {
     // The server freed our media session meanwhile: a new one, with every track announced again.
     for (const [id, tile] of tiles) if (id.endsWith('/screen')) removeTile(id);

@@ -6,6 +6,15 @@ const KINDS = ['audio', 'video'];
 
 const VIDEO_CONSTRAINTS = { width: { ideal: 640 }, height: { ideal: 360 }, frameRate: { ideal: 24, max: 30 } };
 
+/**
+ * The camera is sent as two simulcast layers, lowest first (the server ranks them in this order):
+ * one at half the width and height for thumbnails and weak links, and the full one for the stage.
+ */
+const CAMERA_LAYERS = [
+  { rid: 'q', scaleResolutionDownBy: 2, maxBitrate: 150_000 },
+  { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 700_000 },
+];
+
 function constraintsFor(kind, deviceId) {
   const base = kind === 'video' ? { ...VIDEO_CONSTRAINTS } : {};
   if (deviceId) base.deviceId = { exact: deviceId };
@@ -151,6 +160,7 @@ export class MediaSession extends EventTarget {
       this.#publishing[kind === 'audio' ? 'mic' : 'camera'] = this.pc.addTransceiver(track ?? kind, {
         direction: track ? 'sendonly' : 'inactive',
         streams: [this.#stream],
+        ...(kind === 'video' ? { sendEncodings: CAMERA_LAYERS } : {}),
       });
     }
     this.#enqueue('initial offer', () => this.#sendOffer());

@@ -179,6 +179,11 @@ export class ClassroomConnection extends EventTarget {
     this.#send({ type: 'answer', sdp });
   }
 
+  /** Asks for `quality` ('low' | 'medium' | 'high') of `participant`'s video; false if not sent. */
+  sendVideoQuality(participant, quality) {
+    return this.#send({ type: 'video_quality', participant, quality });
+  }
+
   /** `media_state`: the mic, camera and screen share are on (`true`) or off. */
   sendMediaState({ audio, video, screen = false }) {
     this.#send({ type: 'media_state', audio: Boolean(audio), video: Boolean(video), screen: Boolean(screen) });

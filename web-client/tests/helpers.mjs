@@ -312,6 +312,7 @@ export function inboundStats(page) {
         participant: entry ? entry.participant : null,
         announcedKind: entry ? entry.kind : null,
         framesDecoded: s.framesDecoded ?? null,
+        frameWidth: s.frameWidth ?? null,
         packetsReceived: s.packetsReceived ?? 0,
         bytesReceived: s.bytesReceived ?? 0,
       });
