@@ -7,6 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import {
   FIRST_MEDIA_TIMEOUT_MS,
+  SAMPLE_GAP_MS,
   assertMediaGrew,
   createRoom,
   inboundStats,
@@ -87,5 +88,11 @@ test('each viewer receives a camera at the quality its tile needs', { timeout: 1
     // Unpinned: the teacher is back on the stage, at full size.
     await viewer.page.click(`.tile[data-participant="${classmateInfo.id}"] .pin`);
     console.log('back on the stage, widths seen:', await waitWidth(viewer, teacherInfo.id, 640, 'back on the stage'));
+    const [staged] = await sampleInbound([viewer]);
+    // What the thumbnail saves, for the record (not asserted: encoders and shared machines vary).
+    const kbps = ({ earlier, later }) =>
+      Math.round(((stream(later, teacherInfo.id, 'video').bytesReceived - stream(earlier, teacherInfo.id, 'video').bytesReceived) * 8) /
+        SAMPLE_GAP_MS);
+    console.log(`teacher's camera at the viewer: ${kbps(sample)} kbit/s as a thumbnail, ${kbps(staged)} kbit/s on the stage`);
   });
 });
