@@ -38,6 +38,21 @@ async function waitWidth(viewer, from, width, what) {
   throw new Error(`${what}: ${from}'s video never arrived ${width} wide at ${viewer.label} (widths seen: ${seen})`);
 }
 
+/**
+ * Makes `participant`'s camera keep its resolution when its encoder runs short of CPU (frame rate
+ * gives instead), so a busy shared machine cannot change the widths this test looks for.
+ */
+async function keepResolution(participant) {
+  const preference = await participant.page.evaluate(async () => {
+    const sender = window.classroom.pc.getSenders().find((s) => s.track && s.track.kind === 'video');
+    const params = sender.getParameters();
+    params.degradationPreference = 'maintain-resolution';
+    await sender.setParameters(params);
+    return sender.getParameters().degradationPreference;
+  });
+  assert.equal(preference, 'maintain-resolution', `${participant.label}'s camera keeps its resolution`);
+}
+
 /** The simulcast layers `participant` sends: `{rid: width}`. */
 function layersSent(participant) {
   return participant.page.evaluate(async () => {
@@ -61,6 +76,8 @@ test('each viewer receives a camera at the quality its tile needs', { timeout: 1
     const cameras = [teacherInfo.id, classmateInfo.id].map((participant) => ({ participant, kind: 'video' }));
     await waitTracks(viewer, cameras);
     await waitFirstMedia(viewer, cameras);
+    await keepResolution(teacher);
+    await keepResolution(classmate);
 
     await waitUntil(teacher, 'both layers sent', async () => {
       const layers = {};
