@@ -45,6 +45,13 @@ pub struct AppState {
     pub live_sessions: session::LiveSessions,
 }
 
+/// Resolves once the node is shutting down: at once if it already is (a task started after the
+/// flip must still see it), or if the node is gone.
+pub async fn stopping(shutdown: &mut watch::Receiver<bool>) {
+    // The borrowed value is dropped here, not held by the caller across its own awaits.
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
 /// A running node.
 #[derive(Debug)]
 pub struct Server {
@@ -98,9 +105,7 @@ impl Server {
                 listener,
                 app.into_make_service_with_connect_info::<SocketAddr>(),
             )
-            .with_graceful_shutdown(async move {
-                let _ = until.wait_for(|stop| *stop).await;
-            })
+            .with_graceful_shutdown(async move { stopping(&mut until).await })
             .await
         });
         Ok(Server {
@@ -380,7 +385,7 @@ async fn sweep_rooms(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) 
                     tracing::info!(removed, "expired classes removed");
                 }
             }
-            _ = shutdown.wait_for(|stop| *stop) => return,
+            () = stopping(&mut shutdown) => return,
         }
     }
 }

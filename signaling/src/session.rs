@@ -22,7 +22,7 @@ use crate::protocol::{
     SettingsPatch, Source, TrackKind, PROTOCOL_VERSION,
 };
 use crate::rooms::{media_down, Entered, Newcomer, Resumption};
-use crate::server::AppState;
+use crate::server::{stopping, AppState};
 
 /// How long a closing session waits for the client's close reply.
 const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
@@ -150,9 +150,7 @@ impl Session {
                         break Some(close);
                     }
                 }
-                // `wait_for`, not `changed`: a session that starts after the flip must still
-                // say goodbye.
-                () = async { drop(shutdown.wait_for(|stop| *stop).await) } => {
+                () = stopping(&mut shutdown) => {
                     let _ = self.out.send(ServerMessage::Bye { reason: ByeReason::ShuttingDown });
                     break Some(Close { code: 1001, reason: "server shutting down" });
                 }
@@ -554,7 +552,7 @@ impl Session {
                     _ = tokio::time::sleep_until(deadline.into()) => {
                         room.expire(&state.media, Instant::now());
                     }
-                    () = async { drop(shutdown.wait_for(|stop| *stop).await) } => {}
+                    () = stopping(&mut shutdown) => {}
                 }
             });
         }
