@@ -25,17 +25,29 @@ import {
 
 useHarness();
 
-/** Waits until `viewer` decodes `from`'s camera at `width` pixels wide; returns the widths seen. */
-async function waitWidth(viewer, from, width, what) {
+/**
+ * Reads `read()` every 250 ms until `done(value)`, and returns the distinct values seen in order;
+ * after FIRST_MEDIA_TIMEOUT_MS, throws `failure(seen)`.
+ */
+async function pollUntil(read, done, failure) {
   const deadline = Date.now() + FIRST_MEDIA_TIMEOUT_MS;
   const seen = [];
   while (Date.now() < deadline) {
-    const s = stream(await inboundStats(viewer.page), from, 'video');
-    if (s && seen.at(-1) !== s.frameWidth) seen.push(s.frameWidth);
-    if (s && s.frameWidth === width) return seen;
+    const value = await read();
+    if (JSON.stringify(seen.at(-1)) !== JSON.stringify(value)) seen.push(value);
+    if (done(value)) return seen;
     await sleep(250);
   }
-  throw new Error(`${what}: ${from}'s video never arrived ${width} wide at ${viewer.label} (widths seen: ${seen})`);
+  throw new Error(failure(seen));
+}
+
+/** Waits until `viewer` decodes `from`'s camera at `width` pixels wide; returns the widths seen. */
+function waitWidth(viewer, from, width, what) {
+  return pollUntil(
+    async () => stream(await inboundStats(viewer.page), from, 'video')?.frameWidth ?? null,
+    (seen) => seen === width,
+    (seen) => `${what}: ${from}'s video never arrived ${width} wide at ${viewer.label} (widths seen: ${seen})`,
+  );
 }
 
 /**
@@ -79,14 +91,12 @@ test('each viewer receives a camera at the quality its tile needs', { timeout: 1
     await keepResolution(teacher);
     await keepResolution(classmate);
 
-    await waitUntil(teacher, 'both layers sent', async () => {
-      const layers = {};
-      (await window.classroom.pc.getStats()).forEach((s) => {
-        if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid) layers[s.rid] = s.frameWidth;
-      });
-      return layers.q === 320 && layers.f === 640;
-    }, null, FIRST_MEDIA_TIMEOUT_MS);
-    console.log('teacher sends', JSON.stringify(await layersSent(teacher)));
+    const layers = await pollUntil(
+      () => layersSent(teacher),
+      (sent) => sent.q === 320 && sent.f === 640,
+      (seen) => `the teacher never sent both layers, 320 and 640 wide: ${JSON.stringify(seen)}`,
+    );
+    console.log('teacher sends, over time:', JSON.stringify(layers));
 
     // The teacher on the viewer's stage: the full layer.
     console.log('stage, widths seen:', await waitWidth(viewer, teacherInfo.id, 640, 'on the stage'));
