@@ -116,6 +116,25 @@ impl Client {
         Client { ws }
     }
 
+    /// Connects from the local address `ip` (a loopback address other than 127.0.0.1 lets a test
+    /// tell this client apart, e.g. to look for its address in the logs).
+    pub async fn connect_bound(server: &Server, ip: std::net::IpAddr) -> Client {
+        let socket = match ip {
+            std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+            std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+        }
+        .expect("tcp socket");
+        socket
+            .bind((ip, 0).into())
+            .expect("bind the client address");
+        let stream = socket.connect(server.http_addr).await.expect("connect");
+        let url = format!("ws://{}/ws", server.http_addr);
+        let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
+            .await
+            .expect("ws handshake");
+        Client { ws }
+    }
+
     /// Connects as a browser on page `origin` would: `Err((status, body))` when refused.
     pub async fn connect_from(server: &Server, origin: &str) -> Result<Client, (u16, String)> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;

@@ -3,7 +3,7 @@
 //! (VP8-shaped frames at 30 fps with a keyframe every second) and counts what it receives.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -77,14 +77,28 @@ impl Peer {
         name: &str,
         video_source: Option<&str>,
     ) -> Peer {
-        let mut client = Client::connect(server).await;
+        let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        Self::join_from(server, class, token, name, video_source, loopback).await
+    }
+
+    /// Joins like [`Peer::join_declaring`], with its signalling and media from address `ip` (any
+    /// loopback address, e.g. 127.0.0.77: a test can then tell this peer's address apart).
+    pub async fn join_from(
+        server: &Server,
+        class: &Class,
+        token: &str,
+        name: &str,
+        video_source: Option<&str>,
+        ip: IpAddr,
+    ) -> Peer {
+        let mut client = Client::connect_bound(server, ip).await;
         let welcome = client.join(class, token, name).await;
         let id = welcome["you"]["id"].as_str().expect("id").to_owned();
         let resume_token = welcome["resume_token"]
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let socket = UdpSocket::bind("127.0.0.1:0").await.expect("udp bind");
+        let socket = UdpSocket::bind((ip, 0)).await.expect("udp bind");
         let local = socket.local_addr().expect("local addr");
         let now = Instant::now();
         let mut rtc = Rtc::builder().build(now);
