@@ -25,7 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt as _;
 
-use crate::limits::connections::{Admission, ConnectionGate, Refusal};
+use crate::limits::connections::{Admission, ConnectionGate, Refusal, REFUSAL_HEADER_TIMEOUT};
 use crate::limits::refusal;
 use crate::server::stopping;
 use crate::session::LiveSessions;
@@ -117,8 +117,9 @@ pub async fn serve_connection<IO>(
             let service = service_fn(move |request: Request<Incoming>| async move {
                 Ok::<_, Infallible>(refused(why, request.uri().path()))
             });
-            // One answer, then the connection goes: it must not stay over the cap.
-            drive(io, service, header_timeout, false, shutdown).await;
+            // One quick answer, then the connection goes: it must not stay over the cap.
+            let timeout = header_timeout.min(REFUSAL_HEADER_TIMEOUT);
+            drive(io, service, timeout, false, shutdown).await;
             drop(held);
         }
         Admission::Shed => {}

@@ -16,6 +16,13 @@ use super::counters::LimitCounters;
 /// Connections over a cap that may be answered at the same time; past it they are closed unread.
 pub const REFUSAL_ROOM: usize = 64;
 
+/// Places of the refusal room one address may hold, so that one machine flooding the node
+/// cannot take them all and keep a monitoring probe from another from its `/healthz`.
+pub const REFUSALS_PER_ADDRESS: usize = 4;
+
+/// How long a refused connection has to send its request: short, as the room is small.
+pub const REFUSAL_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// File descriptors the node needs besides its HTTP connections (media sockets, the listener,
 /// the runtime, logs), kept free when the global cap is fitted under the open file limit.
 pub const FILES_KEPT_FREE: u64 = 128;
@@ -57,6 +64,7 @@ struct GateState {
     by_address: HashMap<AddressKey, usize>,
     total: usize,
     refusing: usize,
+    refusing_by_address: HashMap<AddressKey, usize>,
 }
 
 /// What to do with a new connection.
@@ -90,7 +98,10 @@ struct Slot {
 
 /// A connection being refused, counted in the refusal room.
 #[derive(Debug)]
-pub struct RefusalSlot(Arc<ConnectionGate>);
+pub struct RefusalSlot {
+    gate: Arc<ConnectionGate>,
+    key: AddressKey,
+}
 
 impl ConnectionGate {
     pub fn new(per_address: usize, max_total: usize, counters: Arc<LimitCounters>) -> Self {
@@ -138,15 +149,23 @@ impl ConnectionGate {
             Refusal::PerAddress => self.counters.refused_per_address.add(),
             Refusal::NodeFull => self.counters.refused_node_full.add(),
         }
-        if state.refusing >= REFUSAL_ROOM {
+        let refusing_here = state.refusing_by_address.get(&key).copied().unwrap_or(0);
+        if state.refusing >= REFUSAL_ROOM || refusing_here >= REFUSALS_PER_ADDRESS {
             drop(state);
             self.counters.shed.add();
             return Admission::Shed;
         }
         state.refusing += 1;
+        state.refusing_by_address.insert(key, refusing_here + 1);
         drop(state);
         self.counters.connections_open.add(1);
-        Admission::Refused(refusal, RefusalSlot(self.clone()))
+        Admission::Refused(
+            refusal,
+            RefusalSlot {
+                gate: self.clone(),
+                key,
+            },
+        )
     }
 
     /// Connections counted now (refusals being answered not included).
@@ -173,10 +192,16 @@ impl Drop for Slot {
 
 impl Drop for RefusalSlot {
     fn drop(&mut self) {
-        let mut state = self.0.lock();
+        let mut state = self.gate.lock();
         state.refusing = state.refusing.saturating_sub(1);
+        if let Some(n) = state.refusing_by_address.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                state.refusing_by_address.remove(&self.key);
+            }
+        }
         drop(state);
-        self.0.counters.connections_open.sub(1);
+        self.gate.counters.connections_open.sub(1);
     }
 }
 
@@ -282,17 +307,30 @@ mod tests {
     #[test]
     fn past_the_node_cap_refusals_are_answered_then_shed() {
         let gate = gate(1000, 2);
-        let ip: IpAddr = "10.0.0.1".parse().expect("ip");
-        let _slots = [admitted(gate.admit(ip)), admitted(gate.admit(ip))];
+        let ip = |i: usize| IpAddr::from([10, 0, (i / 256) as u8, (i % 256) as u8]);
+        let _slots = [admitted(gate.admit(ip(0))), admitted(gate.admit(ip(0)))];
         let refusals: Vec<_> = (0..REFUSAL_ROOM)
-            .map(|_| match gate.admit(ip) {
+            .map(|i| match gate.admit(ip(i)) {
                 Admission::Refused(Refusal::NodeFull, slot) => slot,
                 other => panic!("expected a refusal, got {other:?}"),
             })
             .collect();
-        assert!(matches!(gate.admit(ip), Admission::Shed));
+        assert!(matches!(gate.admit(ip(9999)), Admission::Shed));
         drop(refusals);
-        assert!(matches!(gate.admit(ip), Admission::Refused(..)));
+        assert!(matches!(gate.admit(ip(9999)), Admission::Refused(..)));
+    }
+
+    #[test]
+    fn one_address_holds_few_places_of_the_refusal_room() {
+        let gate = gate(1, 1000);
+        let flooder: IpAddr = "10.0.0.1".parse().expect("ip");
+        let _slot = admitted(gate.admit(flooder));
+        let held: Vec<_> = (0..REFUSALS_PER_ADDRESS)
+            .map(|_| gate.admit(flooder))
+            .collect();
+        assert!(held.iter().all(|a| matches!(a, Admission::Refused(..))));
+        assert!(matches!(gate.admit(flooder), Admission::Shed));
+        let _probe = admitted(gate.admit("10.0.0.2".parse().expect("ip")));
     }
 
     #[test]
