@@ -6,6 +6,7 @@ pub mod auth;
 pub mod class;
 pub mod config;
 pub mod limits;
+pub mod listener;
 pub mod media_link;
 pub mod names;
 pub mod protocol;

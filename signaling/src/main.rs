@@ -34,6 +34,10 @@ async fn run(config: Config) -> anyhow::Result<()> {
     // Handlers first: a signal that arrives right after the "listening" line must stop us cleanly,
     // not kill us with the default action.
     let stop = shutdown_signal()?;
+    // Each connection is a file: the 1,024 a service manager often leaves as the soft limit
+    // would make the node unreachable long before its connection caps.
+    let files = signaling::limits::connections::raise_open_file_limit();
+    tracing::info!(open_file_limit = ?files, "open file limit");
     let server = Server::start(config).await?;
     let media: Vec<String> = server
         .state

@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use sfu::{Command, MediaPlane, ParticipantId, RoomId};
-use tokio::sync::mpsc::UnboundedSender;
 
 use crate::auth::{Auth, CapabilityLinks};
 use crate::class::{Action, Class, ClassConfig, Entry, Grant, Outcome};
@@ -19,8 +18,9 @@ use crate::media_link::{Media, MediaLink};
 use crate::protocol::{ByeReason, ErrorCode, MediaResume, ProtocolError, Role, ServerMessage};
 use crate::tokens::random_token;
 
-/// Where messages for one connected participant go.
-pub type Outbox = UnboundedSender<ServerMessage>;
+/// Where messages for one connected participant go: bounded, and never waits (see
+/// [`crate::limits::outbox`]), so delivering under the class lock cannot block on a slow reader.
+pub type Outbox = crate::limits::outbox::Outbox;
 
 /// Every class on this node.
 #[derive(Debug)]

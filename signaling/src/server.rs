@@ -5,12 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Extension, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use serde::Serialize;
 use sfu::{MediaConfig, MediaPlane};
@@ -20,10 +19,14 @@ use tokio::sync::watch;
 use crate::assets;
 use crate::auth::Auth;
 use crate::config::Config;
+use crate::limits::connections::{
+    fit_under_file_limit, open_file_limit, ConnectionGate, ConnectionSlot,
+};
+use crate::limits::counters::LimitCounters;
 use crate::limits::{refusal, refuse_foreign_origin};
 use crate::rooms::Rooms;
-use crate::session;
 use crate::tokens::secret_eq;
+use crate::{listener, session};
 
 /// How often expired, empty classes are removed.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -43,6 +46,8 @@ pub struct AppState {
     /// WebSocket sessions still running. Upgraded connections are not HTTP connections any
     /// more, so axum's graceful shutdown does not wait for them: shutdown waits on this.
     pub live_sessions: session::LiveSessions,
+    /// What the limits dropped, refused and closed (for `/metrics`).
+    pub limit_counters: Arc<LimitCounters>,
 }
 
 /// Resolves once the node is shutting down: at once if it already is (a task started after the
@@ -85,29 +90,26 @@ impl Server {
         )
         .with_auth(Arc::new(auth))
         .with_max_rooms(config.limits.max_rooms);
+        let limit_counters = Arc::new(LimitCounters::default());
+        let gate = connection_gate(&config, limit_counters.clone());
+        let header_timeout = config.limits.http_header_timeout();
         let state = Arc::new(AppState {
             config,
             rooms,
             media,
             shutdown: shutdown.clone(),
             live_sessions: session::LiveSessions::default(),
+            limit_counters,
         });
         tokio::spawn(sweep_rooms(state.clone(), shutdown.clone()));
         let app = router(state.clone());
-        // Signalling is many small messages each way: Nagle's algorithm would hold each one
-        // back waiting for the peer's delayed ACK (tens of milliseconds per exchange).
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let mut until = shutdown;
-        let task = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { stopping(&mut until).await })
-            .await
-        });
+        let task = tokio::spawn(listener::serve(
+            listener,
+            app,
+            gate,
+            header_timeout,
+            shutdown,
+        ));
         Ok(Server {
             http_addr,
             state,
@@ -145,6 +147,27 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// The connection caps of `config`, the global one lowered to fit under the open file limit (a
+/// node out of file descriptors cannot even answer `/healthz`).
+fn connection_gate(config: &Config, counters: Arc<LimitCounters>) -> Arc<ConnectionGate> {
+    let limits = &config.limits;
+    let file_limit = open_file_limit();
+    let max_total = fit_under_file_limit(limits.max_connections, file_limit);
+    if max_total < limits.max_connections {
+        tracing::warn!(
+            configured = limits.max_connections,
+            max_connections = max_total,
+            ?file_limit,
+            "max_connections lowered to fit under the open file limit"
+        );
+    }
+    Arc::new(ConnectionGate::new(
+        limits.max_connections_per_address,
+        max_total,
+        counters,
+    ))
 }
 
 fn router(state: Arc<AppState>) -> Router {
@@ -274,6 +297,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 
 async fn websocket(
     State(state): State<Arc<AppState>>,
+    slot: Option<Extension<ConnectionSlot>>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -290,10 +314,12 @@ async fn websocket(
     // Counted from here, while the HTTP connection is still one axum waits for, so a shutdown
     // racing the upgrade still waits for this session's goodbye.
     let live = state.live_sessions.enter();
+    // The session keeps the connection counted against its address once HTTP has let it go.
+    let slot = slot.map(|Extension(slot)| slot);
     upgrade
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| session::run(socket, state, live))
+        .on_upgrade(move |socket| session::run(socket, state, live, slot))
 }
 
 /// One per-shard metric: name, Prometheus type, and how to read it from a shard's stats.
@@ -346,6 +372,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         }
     }
     write_hold_histograms(&mut text, &stats);
+    state.limit_counters.write_prometheus(&mut text);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

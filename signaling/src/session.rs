@@ -11,11 +11,15 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use sfu::{Command, MediaEvent, Rejection, TrackSource};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 
 use crate::auth::receive_only::offer_publishes;
 use crate::class::Action;
-use crate::limits::{RateLimiter, Verdict, FLOOD_CLOSE_CODE};
+use crate::limits::connections::ConnectionSlot;
+use crate::limits::outbox::{outbox, Next, Outbox, OutboxReceiver};
+use crate::limits::{
+    RateLimiter, Verdict, FLOOD_CLOSE_CODE, JOIN_DEADLINE_CLOSE_CODE, TOO_SLOW_CLOSE_CODE,
+};
 use crate::media_link::Media;
 use crate::protocol::{
     parse_client_message, ByeReason, ClientMessage, ErrorCode, ProtocolError, Role, ServerMessage,
@@ -34,8 +38,19 @@ const MAX_MID_CHARS: usize = 32;
 const MAX_DEVICE_CHARS: usize = 64;
 
 /// Runs the session until the client leaves, the socket drops, or the server shuts down.
-pub async fn run(socket: WebSocket, state: Arc<AppState>, _live: LiveSession) {
-    let (out_tx, out_rx) = unbounded_channel();
+/// `_slot` keeps the connection counted against its address while the session lives.
+pub async fn run(
+    socket: WebSocket,
+    state: Arc<AppState>,
+    _live: LiveSession,
+    _slot: Option<ConnectionSlot>,
+) {
+    let (out_tx, out_rx) = outbox(
+        state.config.limits.outbox_messages,
+        state.limit_counters.clone(),
+    );
+    // Unbounded, but drained by the pump at once (its loop never waits on the socket): what
+    // the shard says becomes outbox messages, which are bounded.
     let (media_tx, media_rx) = unbounded_channel();
     let mut session = Session {
         limiter: state.config.limits.rate_limiter(Instant::now()),
@@ -45,13 +60,14 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>, _live: LiveSession) {
         entered: None,
     };
     let close = session.pump(socket, out_rx, media_rx).await;
-    session.finish(close.is_some());
+    // A client too slow to read is as good as dropped: it may resume.
+    session.finish(close.as_ref().is_some_and(|c| !c.resumable));
     tracing::debug!(?close, "session ended");
 }
 
 struct Session {
     state: Arc<AppState>,
-    out: UnboundedSender<ServerMessage>,
+    out: Outbox,
     media_tx: UnboundedSender<MediaEvent>,
     entered: Option<Entered>,
     /// Messages per second from this client.
@@ -92,25 +108,74 @@ impl Drop for LiveSession {
 }
 
 /// How a session ends, from our side.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 struct Close {
     code: u16,
     reason: &'static str,
+    /// The member stays in the class for the grace period and may resume (the connection is
+    /// treated as dropped), instead of leaving now.
+    resumable: bool,
+}
+
+impl Close {
+    const fn new(code: u16, reason: &'static str) -> Close {
+        Close {
+            code,
+            reason,
+            resumable: false,
+        }
+    }
+
+    const BYE: Close = Close::new(1000, "bye");
+
+    const TOO_SLOW: Close = Close {
+        code: TOO_SLOW_CLOSE_CODE,
+        reason: "too slow to read",
+        resumable: true,
+    };
+}
+
+/// Why the writer stopped before the session did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WriterEnd {
+    /// The socket broke.
+    Broken,
+    /// The socket took nothing for the send timeout.
+    Stalled,
+    /// The outbox overflowed; the close (4009) has been written, if the socket took it.
+    Overflowed,
+    /// Wrote everything and the close the session asked for.
+    Closed,
+    /// Wrote a `bye` (the class ended this session: kicked, denied, class over, replaced) and
+    /// the close after it.
+    Bye,
 }
 
 impl Session {
+    /// Reads the client's frames and the shard's events until the session ends. Writing is a
+    /// future of its own (`write_out`), so a client that does not read never stalls this loop:
+    /// its outbox fills and overflows instead, and the rest of the class is not held up.
     async fn pump(
         &mut self,
         socket: WebSocket,
-        mut out_rx: UnboundedReceiver<ServerMessage>,
+        out_rx: OutboxReceiver,
         mut media_rx: UnboundedReceiver<MediaEvent>,
     ) -> Option<Close> {
-        let (mut sink, mut stream) = socket.split();
+        let (sink, mut stream) = socket.split();
+        let limits = &self.state.config.limits;
+        let send_timeout = limits.send_timeout();
+        let (closing_tx, closing_rx) = oneshot::channel();
+        let writer = write_out(sink, out_rx, closing_rx, send_timeout);
+        tokio::pin!(writer);
+        let join_deadline = tokio::time::sleep(limits.join_deadline());
+        tokio::pin!(join_deadline);
         let mut shutdown = self.state.shutdown.clone();
+        let mut writer_end = None;
         let close = loop {
             tokio::select! {
                 frame = stream.next() => {
-                    if matches!(frame, Some(Ok(Message::Text(_) | Message::Binary(_)))) {
+                    // Pings and pongs cost us a reply or a wake-up like any message: counted too.
+                    if matches!(frame, Some(Ok(ref m)) if !matches!(m, Message::Close(_))) {
                         match self.rate_limit() {
                             Ok(()) => {}
                             Err(None) => continue,
@@ -135,14 +200,16 @@ impl Session {
                         break close;
                     }
                 }
-                Some(message) = out_rx.recv() => {
-                    let bye = matches!(message, ServerMessage::Bye { .. });
-                    if send(&mut sink, &message).await.is_err() {
-                        break None;
-                    }
-                    if bye {
-                        // The class ended this session (kicked, denied, class over, replaced).
-                        break Some(Close { code: 1000, reason: "bye" });
+                end = &mut writer, if writer_end.is_none() => {
+                    writer_end = Some(end);
+                    match end {
+                        WriterEnd::Broken | WriterEnd::Closed => break None,
+                        WriterEnd::Stalled => {
+                            self.state.limit_counters.closed_send_stalled.add();
+                            break Some(Close::TOO_SLOW);
+                        }
+                        WriterEnd::Overflowed => break Some(Close::TOO_SLOW),
+                        WriterEnd::Bye => break Some(Close::BYE),
                     }
                 }
                 Some(event) = media_rx.recv() => {
@@ -150,24 +217,30 @@ impl Session {
                         break Some(close);
                     }
                 }
+                () = &mut join_deadline, if self.entered.is_none() => {
+                    self.state.limit_counters.closed_join_deadline.add();
+                    break Some(Close::new(JOIN_DEADLINE_CLOSE_CODE, "no join in time"));
+                }
                 () = stopping(&mut shutdown) => {
                     let _ = self.out.send(ServerMessage::Bye { reason: ByeReason::ShuttingDown });
-                    break Some(Close { code: 1001, reason: "server shutting down" });
+                    break Some(Close::new(1001, "server shutting down"));
                 }
             }
         };
-        if let Some(close) = &close {
-            // What was queued before the close (the error saying why) goes out first.
-            while let Ok(message) = out_rx.try_recv() {
-                if send(&mut sink, &message).await.is_err() {
-                    return Some(Close { ..*close });
+        if writer_end.is_none() {
+            if let Some(close) = close {
+                // What was queued before the close (the error saying why) goes out first, then
+                // the close frame; all of it within the send timeout.
+                let _ = closing_tx.send(close);
+                if let Ok(end) = tokio::time::timeout(send_timeout, &mut writer).await {
+                    writer_end = Some(end);
                 }
             }
-            let frame = CloseFrame {
-                code: close.code,
-                reason: Utf8Bytes::from_static(close.reason),
-            };
-            let _ = sink.send(Message::Close(Some(frame))).await;
+        }
+        if matches!(
+            writer_end,
+            Some(WriterEnd::Closed | WriterEnd::Overflowed | WriterEnd::Bye)
+        ) {
             linger(&mut stream).await;
         }
         close
@@ -203,10 +276,7 @@ impl Session {
                 let _ = self.out.send(ServerMessage::Bye {
                     reason: ByeReason::Left,
                 });
-                Some(Close {
-                    code: 1000,
-                    reason: "left",
-                })
+                Some(Close::new(1000, "left"))
             }
             ClientMessage::Offer { sdp, sources } => self.offer(sdp, sources),
             ClientMessage::Answer { sdp } => {
@@ -438,10 +508,7 @@ impl Session {
                 let _ = self.out.send(ServerMessage::Bye {
                     reason: ByeReason::MediaFailed,
                 });
-                return Some(Close {
-                    code: 1000,
-                    reason: "media connection lost",
-                });
+                return Some(Close::new(1000, "media connection lost"));
             }
         };
         let _ = self.out.send(message);
@@ -493,20 +560,17 @@ impl Session {
         }
         let closing = verdict == Verdict::Close;
         self.error(self.state.config.limits.rate_limited(closing));
-        Err(closing.then_some(Close {
-            code: FLOOD_CLOSE_CODE,
-            reason: "too many messages",
-        }))
+        Err(closing.then_some(Close::new(FLOOD_CLOSE_CODE, "too many messages")))
     }
 
     /// Queues the error for the client; returns the close to do, if the code calls for one.
     fn error(&self, error: ProtocolError) -> Option<Close> {
         tracing::debug!(code = ?error.code, "client error");
         let _ = self.out.send(error.to_message());
-        error.code.close_code().map(|code| Close {
-            code,
-            reason: "protocol error",
-        })
+        error
+            .code
+            .close_code()
+            .map(|code| Close::new(code, "protocol error"))
     }
 
     /// The close to do for a socket error, or `None` when the connection is simply broken.
@@ -645,10 +709,88 @@ async fn linger(stream: &mut futures_util::stream::SplitStream<WebSocket>) {
     }
 }
 
+type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+
+/// Writes the outbox to the socket until the session closes (then what is still queued, and the
+/// close frame) or the outbox overflows (then the close 4009). Each frame must be taken by the
+/// socket within `send_timeout`, or the writer gives up (`Stalled`).
+async fn write_out(
+    mut sink: Sink,
+    mut out_rx: OutboxReceiver,
+    mut closing: oneshot::Receiver<Close>,
+    send_timeout: std::time::Duration,
+) -> WriterEnd {
+    let close = loop {
+        let next = tokio::select! {
+            biased;
+            next = out_rx.recv() => next,
+            close = &mut closing => match close {
+                Ok(close) => break close,
+                // The session is gone without a word: nothing more to write.
+                Err(_) => return WriterEnd::Broken,
+            },
+        };
+        let message = match next {
+            Next::Message(message) => message,
+            Next::Overflowed => break Close::TOO_SLOW,
+        };
+        let bye = matches!(message, ServerMessage::Bye { .. });
+        // A client that stopped reading holds this send; if its outbox overflows meanwhile, the
+        // close is queued behind what the socket already has, for the client to read last.
+        let overflowed = tokio::select! {
+            sent = send(&mut sink, text_frame(&message), send_timeout) => match sent {
+                Ok(()) => false,
+                Err(end) => return end,
+            },
+            () = out_rx.overflowed() => true,
+        };
+        if overflowed {
+            break Close::TOO_SLOW;
+        }
+        if bye {
+            // The session's own goodbyes (leave, shutdown) come with the close it chose, set
+            // before this future ran again (both run in one task); the class's come alone.
+            break closing.try_recv().unwrap_or(Close::BYE);
+        }
+    };
+    let end = if close.code == TOO_SLOW_CLOSE_CODE {
+        WriterEnd::Overflowed
+    } else if close.reason == Close::BYE.reason {
+        WriterEnd::Bye
+    } else {
+        while let Some(message) = out_rx.try_recv() {
+            if let Err(end) = send(&mut sink, text_frame(&message), send_timeout).await {
+                return end;
+            }
+        }
+        WriterEnd::Closed
+    };
+    let frame = CloseFrame {
+        code: close.code,
+        reason: Utf8Bytes::from_static(close.reason),
+    };
+    match send(&mut sink, Message::Close(Some(frame)), send_timeout).await {
+        Ok(()) => end,
+        Err(failed) => failed,
+    }
+}
+
+/// Writes one frame, within `send_timeout`.
 async fn send(
-    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
-    message: &ServerMessage,
-) -> Result<(), ()> {
-    let text = serde_json::to_string(message).map_err(|_| ())?;
-    sink.send(Message::Text(text.into())).await.map_err(|_| ())
+    sink: &mut Sink,
+    message: Message,
+    send_timeout: std::time::Duration,
+) -> Result<(), WriterEnd> {
+    match tokio::time::timeout(send_timeout, sink.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(WriterEnd::Broken),
+        Err(_) => Err(WriterEnd::Stalled),
+    }
+}
+
+fn text_frame(message: &ServerMessage) -> Message {
+    // Serializing our own enum of strings, numbers and maps cannot fail; an empty object would
+    // be caught by the client's parser if it ever did.
+    let text = serde_json::to_string(message).unwrap_or_else(|_| "{}".to_owned());
+    Message::Text(text.into())
 }

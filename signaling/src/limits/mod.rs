@@ -1,8 +1,14 @@
 //! What one client, or all of them, may take from a node: messages per second, message size,
-//! classes per node, and which web pages may open a WebSocket.
+//! classes per node, which web pages may open a WebSocket, how much may wait for a slow reader,
+//! and how many connections (from one address, and in all) the node holds and for how long.
 
+pub mod connections;
+pub mod counters;
 pub mod origin;
+pub mod outbox;
 pub mod rate;
+
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -16,6 +22,15 @@ pub use rate::{RateLimiter, TokenBucket, Verdict};
 
 /// WebSocket close code for a client that kept flooding after being told to slow down.
 pub const FLOOD_CLOSE_CODE: u16 = 4008;
+
+/// WebSocket close code for a client that does not read what the class sends it fast enough
+/// (its queue overflowed, or its socket took nothing for `send_timeout_secs`). It is a dropped
+/// connection: the client may `resume`.
+pub const TOO_SLOW_CLOSE_CODE: u16 = 4009;
+
+/// WebSocket close code for a connection that sent no successful `join` or `resume` within
+/// `join_deadline_secs` of opening.
+pub const JOIN_DEADLINE_CLOSE_CODE: u16 = 4010;
 
 /// Default largest frame a client may send.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -32,6 +47,22 @@ pub struct LimitsSection {
     pub max_message_bytes: usize,
     /// Most classes on this node; `POST /api/rooms` answers 503 beyond.
     pub max_rooms: usize,
+    /// Messages that may wait for one session's socket. Past it, state updates are coalesced
+    /// and speaker/pong dropped; a message that cannot be dropped closes the session (4009).
+    pub outbox_messages: usize,
+    /// Seconds a session's socket may take nothing at all before the session is closed (4009).
+    pub send_timeout_secs: u64,
+    /// Seconds a new WebSocket has to `join` or `resume` before it is closed (4010).
+    pub join_deadline_secs: u64,
+    /// Seconds an HTTP connection may take to send a request's headers, and may stay idle
+    /// between requests (keep-alive), before it is closed.
+    pub http_header_timeout_secs: u64,
+    /// Most connections (HTTP and WebSocket) the node holds; lowered at start to fit the open
+    /// file limit. Past it, new connections get only `/healthz`, or are closed at once.
+    pub max_connections: usize,
+    /// Most connections from one IPv4 address or IPv6 /64. A school behind one NAT address
+    /// shares it: about 2 per pupil online.
+    pub max_connections_per_address: usize,
 }
 
 impl Default for LimitsSection {
@@ -41,6 +72,12 @@ impl Default for LimitsSection {
             message_burst: 50,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_rooms: 1000,
+            outbox_messages: 512,
+            send_timeout_secs: 10,
+            join_deadline_secs: 10,
+            http_header_timeout_secs: 20,
+            max_connections: 10_000,
+            max_connections_per_address: 256,
         }
     }
 }
@@ -58,7 +95,41 @@ impl LimitsSection {
         if self.max_rooms == 0 {
             return Err("limits: max_rooms must be at least 1".into());
         }
+        // Below a few dozen, a class of 30 joining at once would overflow an attentive reader.
+        if !(32..=65_536).contains(&self.outbox_messages) {
+            return Err("limits: outbox_messages must be between 32 and 65536".into());
+        }
+        let timeouts = [
+            ("send_timeout_secs", self.send_timeout_secs),
+            ("join_deadline_secs", self.join_deadline_secs),
+            ("http_header_timeout_secs", self.http_header_timeout_secs),
+        ];
+        for (name, secs) in timeouts {
+            if !(1..=3600).contains(&secs) {
+                return Err(format!("limits: {name} must be between 1 and 3600"));
+            }
+        }
+        if self.max_connections == 0 || self.max_connections_per_address == 0 {
+            return Err(
+                "limits: max_connections and max_connections_per_address must be at least 1".into(),
+            );
+        }
         Ok(())
+    }
+
+    /// How long a session's socket may take nothing before the session is closed.
+    pub fn send_timeout(&self) -> Duration {
+        Duration::from_secs(self.send_timeout_secs)
+    }
+
+    /// How long a new WebSocket has to join.
+    pub fn join_deadline(&self) -> Duration {
+        Duration::from_secs(self.join_deadline_secs)
+    }
+
+    /// How long an HTTP connection may take over a request's headers, or idle between requests.
+    pub fn http_header_timeout(&self) -> Duration {
+        Duration::from_secs(self.http_header_timeout_secs)
     }
 
     /// The error for a message over the rate (`closing`: the last one, the session ends).
