@@ -16,7 +16,7 @@ use tokio::sync::{oneshot, watch};
 use crate::auth::receive_only::offer_publishes;
 use crate::class::Action;
 use crate::limits::connections::ConnectionSlot;
-use crate::limits::outbox::{outbox, Next, Outbox, OutboxReceiver};
+use crate::limits::outbox::{outbox, Outbox, OutboxReceiver};
 use crate::limits::{
     RateLimiter, Verdict, FLOOD_CLOSE_CODE, JOIN_DEADLINE_CLOSE_CODE, TOO_SLOW_CLOSE_CODE,
 };
@@ -730,9 +730,8 @@ async fn write_out(
                 Err(_) => return WriterEnd::Broken,
             },
         };
-        let message = match next {
-            Next::Message(message) => message,
-            Next::Overflowed => break Close::TOO_SLOW,
+        let Ok(message) = next else {
+            break Close::TOO_SLOW;
         };
         let bye = matches!(message, ServerMessage::Bye { .. });
         // A client that stopped reading holds this send; if its outbox overflows meanwhile, the

@@ -160,3 +160,42 @@ pub fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_valid_and_each_new_bound_is_checked() {
+        assert_eq!(LimitsSection::default().validate(), Ok(()));
+        let bad = [
+            LimitsSection {
+                outbox_messages: 8,
+                ..LimitsSection::default()
+            },
+            LimitsSection {
+                send_timeout_secs: 0,
+                ..LimitsSection::default()
+            },
+            LimitsSection {
+                join_deadline_secs: 0,
+                ..LimitsSection::default()
+            },
+            LimitsSection {
+                http_header_timeout_secs: 100_000,
+                ..LimitsSection::default()
+            },
+            LimitsSection {
+                max_connections: 0,
+                ..LimitsSection::default()
+            },
+            LimitsSection {
+                max_connections_per_address: 0,
+                ..LimitsSection::default()
+            },
+        ];
+        for limits in bad {
+            assert!(limits.validate().is_err(), "{limits:?}");
+        }
+    }
+}

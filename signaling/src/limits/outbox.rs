@@ -47,13 +47,9 @@ pub enum NotQueued {
     Closed,
 }
 
-/// What the session gets from [`OutboxReceiver::recv`].
-#[derive(Debug)]
-pub enum Next {
-    Message(ServerMessage),
-    /// The reader fell too far behind: close the session as too slow.
-    Overflowed,
-}
+/// The reader fell too far behind: close the session as too slow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overflowed;
 
 #[derive(Debug)]
 struct Shared {
@@ -151,7 +147,7 @@ impl Outbox {
 
 impl OutboxReceiver {
     /// The next message, waiting for one; `Overflowed` once the reader fell too far behind.
-    pub async fn recv(&mut self) -> Next {
+    pub async fn recv(&mut self) -> Result<ServerMessage, Overflowed> {
         loop {
             if let Some(next) = self.try_next() {
                 return next;
@@ -173,20 +169,17 @@ impl OutboxReceiver {
 
     /// The next message if one is queued now.
     pub fn try_recv(&mut self) -> Option<ServerMessage> {
-        match self.try_next() {
-            Some(Next::Message(message)) => Some(message),
-            _ => None,
-        }
+        self.try_next().and_then(Result::ok)
     }
 
-    fn try_next(&mut self) -> Option<Next> {
+    fn try_next(&mut self) -> Option<Result<ServerMessage, Overflowed>> {
         let mut queue = self.shared.lock();
         if queue.state == State::Overflowed {
-            return Some(Next::Overflowed);
+            return Some(Err(Overflowed));
         }
         let message = queue.messages.pop_front()?;
         self.shared.counters.outbox_queued.sub(1);
-        Some(Next::Message(message))
+        Some(Ok(message))
     }
 
     /// How many messages wait now.
@@ -354,7 +347,7 @@ mod tests {
         assert_eq!(counters.closed_queue_full.get(), 1);
         assert_eq!(counters.outbox_queued.get(), 0, "the queue was freed");
         assert!(rx.is_empty());
-        assert!(matches!(rx.try_next(), Some(Next::Overflowed)));
+        assert_eq!(rx.try_next(), Some(Err(Overflowed)));
         assert_eq!(tx.send(chat(5)), Err(NotQueued::Overflowed));
     }
 
@@ -387,10 +380,7 @@ mod tests {
             tokio::task::yield_now().await;
             tx.send(chat(9)).expect("fits");
         });
-        match rx.recv().await {
-            Next::Message(m) => assert_eq!(m, chat(9)),
-            Next::Overflowed => panic!("not overflowed"),
-        }
+        assert_eq!(rx.recv().await, Ok(chat(9)));
         sender.await.expect("sender");
     }
 }

@@ -1,0 +1,127 @@
+//! The `classroom` binary under a small open file limit (256, as a careless service unit might
+//! leave it), flooded with idle connections from one machine: it fits its connection cap under
+//! the limit, never runs out of file descriptors, and `/healthz` still answers for everyone else.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{IpAddr, SocketAddr};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+const BIN: &str = env!("CARGO_BIN_EXE_classroom");
+const FILE_LIMIT: usize = 256;
+const FLOOD: usize = 600;
+
+async fn get_from(addr: SocketAddr, from: [u8; 4], path: &str) -> (u16, String) {
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(SocketAddr::new(IpAddr::from(from), 0))
+        .expect("bind");
+    let mut stream = socket.connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut response = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        stream.read_to_string(&mut response),
+    )
+    .await
+    .expect("response in time")
+    .expect("read");
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("a status line: {response:?}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn healthz_answers_while_idle_connections_flood_a_small_file_limit() {
+    // `ulimit -n` in sh sets the hard limit too, so the binary cannot raise it.
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            &format!("ulimit -n {FILE_LIMIT} && exec \"$0\" \"$@\""),
+            BIN,
+            "--http",
+            "127.0.0.1:0",
+            "--udp-port-base",
+            "0",
+            "--shards",
+            "1",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("a line on stdout");
+    let addr: SocketAddr = line
+        .trim()
+        .strip_prefix("classroom listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .parse()
+        .expect("address");
+
+    // Idle connections from one machine, far more than the file limit allows.
+    let mut flood = Vec::new();
+    for _ in 0..FLOOD {
+        if let Ok(stream) = TcpStream::connect(addr).await {
+            flood.push(stream);
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Another machine's monitoring still gets its answer; anything else is told why not.
+    let other = [127, 0, 0, 2];
+    assert_eq!(get_from(addr, other, "/healthz").await, (200, "ok".into()));
+    let (status, body) = get_from(addr, other, "/").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("server_full"), "{body}");
+
+    // The flood leaves: the node serves again.
+    drop(flood);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while get_from(addr, other, "/").await.0 != 200 {
+        assert!(Instant::now() < deadline, "places were not freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (status, metrics) = get_from(addr, other, "/metrics").await;
+    assert_eq!(status, 200);
+    let shed_line = metrics
+        .lines()
+        .find(|l| l.starts_with("classroom_connections_refused_total{reason=\"shed\"}"))
+        .expect("shed counter");
+    assert!(!shed_line.ends_with(" 0"), "{shed_line}");
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("exits");
+    assert!(status.success(), "{status:?}");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr");
+    assert!(
+        stderr.contains("max_connections lowered to fit under the open file limit"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("cannot accept connections"),
+        "the node never ran out of file descriptors: {stderr}"
+    );
+}
