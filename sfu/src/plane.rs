@@ -17,6 +17,9 @@ pub struct MediaConfig {
     pub public_ip: IpAddr,
     /// UDP port of shard 0; shard i uses `port_base + i`. 0 lets the OS choose each port.
     pub port_base: u16,
+    /// How long a new media session may take to connect before it is freed (see
+    /// [`crate::core::DEFAULT_CONNECT_TIMEOUT`]).
+    pub connect_timeout: std::time::Duration,
 }
 
 /// Every shard of the node.
@@ -46,6 +49,7 @@ impl MediaPlane {
                 index,
                 SocketAddr::new(config.bind_ip, port),
                 config.public_ip,
+                config.connect_timeout,
             )?);
         }
         Ok(MediaPlane { shards })

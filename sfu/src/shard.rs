@@ -59,7 +59,12 @@ pub struct Shard {
 impl Shard {
     /// Binds `bind` and starts the shard thread; peers are told to reach it at `public_ip` on the
     /// port actually bound.
-    pub fn spawn(index: usize, bind: SocketAddr, public_ip: IpAddr) -> io::Result<Shard> {
+    pub fn spawn(
+        index: usize,
+        bind: SocketAddr,
+        public_ip: IpAddr,
+        connect_timeout: Duration,
+    ) -> io::Result<Shard> {
         let socket = UdpSocket::bind(bind)?;
         enlarge_buffers(&socket);
         arrival::enable_stamps(&socket)?;
@@ -72,7 +77,11 @@ impl Shard {
             .name(format!("shard-{index}"))
             .spawn({
                 let stats = stats.clone();
-                move || ShardLoop::new(socket, local_addr, public_addr, inbox, stats).run()
+                move || {
+                    let core = ShardCore::new(public_addr, Instant::now())
+                        .with_connect_timeout(connect_timeout);
+                    ShardLoop::new(socket, local_addr, core, inbox, stats).run()
+                }
             })?;
         Ok(Shard {
             requests,
@@ -174,7 +183,7 @@ impl ShardLoop {
     fn new(
         socket: UdpSocket,
         local_addr: SocketAddr,
-        public_addr: SocketAddr,
+        core: ShardCore,
         inbox: Receiver<Request>,
         stats: Arc<ShardStats>,
     ) -> Self {
@@ -183,7 +192,7 @@ impl ShardLoop {
             socket,
             local_addr,
             inbox,
-            core: ShardCore::new(public_addr, now),
+            core,
             sinks: HashMap::new(),
             stats,
             stats_due: now,

@@ -18,6 +18,7 @@ pub struct ShardStats {
     keyframe_requests_sent: AtomicU64,
     datagrams_in: AtomicU64,
     datagrams_out: AtomicU64,
+    never_connected: AtomicU64,
     hold_counts: [AtomicU64; BUCKETS],
     hold_sum_us: AtomicU64,
 }
@@ -35,6 +36,8 @@ pub struct StatsSnapshot {
     pub keyframe_requests_sent: u64,
     pub datagrams_in: u64,
     pub datagrams_out: u64,
+    /// Media sessions freed because they did not connect in time.
+    pub never_connected: u64,
     /// How long the shard held datagrams ([`crate::hold_time`]), since it started.
     pub hold: HoldHistogram,
 }
@@ -76,6 +79,10 @@ impl ShardStats {
         );
         set(&self.datagrams_in, io.0);
         set(&self.datagrams_out, io.1);
+        set(
+            &self.never_connected,
+            counters.media_sessions_never_connected,
+        );
         for (cell, count) in self.hold_counts.iter().zip(hold.counts) {
             set(cell, count);
         }
@@ -96,6 +103,7 @@ impl ShardStats {
             keyframe_requests_sent: get(&self.keyframe_requests_sent),
             datagrams_in: get(&self.datagrams_in),
             datagrams_out: get(&self.datagrams_out),
+            never_connected: get(&self.never_connected),
             hold: HoldHistogram {
                 counts: std::array::from_fn(|i| get(&self.hold_counts[i])),
                 sum_us: get(&self.hold_sum_us),

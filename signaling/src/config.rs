@@ -11,6 +11,12 @@ use crate::auth::{AuthSection, Secret};
 use crate::limits::origin::validate_allowed_origin;
 use crate::limits::LimitsSection;
 
+/// Default of [`Config::empty_class_linger_secs`]: a quarter of an hour covers a school network
+/// that went down for a few minutes and a break between two halves of a lesson.
+pub const DEFAULT_EMPTY_CLASS_LINGER_SECS: u64 = 15 * 60;
+/// Default of [`MediaSection::connect_timeout_secs`] (the media plane's own default).
+pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = sfu::core::DEFAULT_CONNECT_TIMEOUT.as_secs();
+
 /// Everything the server can be told. Defaults run on a laptop with nothing else installed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -30,6 +36,10 @@ pub struct Config {
     /// How long a participant whose connection dropped may come back (`resume`) before it
     /// counts as gone.
     pub resume_grace_secs: u64,
+    /// How long a class that everyone has left is kept (its links keep working meanwhile) once a
+    /// teacher has been in it; then its names, chat and place on the node are freed. A class no
+    /// teacher has opened yet keeps its links for `token_ttl_secs`.
+    pub empty_class_linger_secs: u64,
     /// Chat messages kept per class (for newcomers and for replay on resume). Memory only.
     pub chat_history: usize,
     /// Most people waiting in one class's lobby.
@@ -57,6 +67,9 @@ pub struct MediaSection {
     pub public_ip: IpAddr,
     /// UDP port of shard 0; shard i listens on `udp_port_base + i`. 0 lets the OS pick.
     pub udp_port_base: u16,
+    /// Seconds a media session may take to connect (ICE, then DTLS) after its first offer
+    /// before it is freed and its client told `bye` (`media_failed`).
+    pub connect_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -68,6 +81,7 @@ impl Default for Config {
             token_ttl_secs: 12 * 3600,
             max_participants_per_room: 100,
             resume_grace_secs: 30,
+            empty_class_linger_secs: DEFAULT_EMPTY_CLASS_LINGER_SECS,
             chat_history: 500,
             max_lobby: 50,
             allowed_origins: Vec::new(),
@@ -85,6 +99,7 @@ impl Default for MediaSection {
             bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             public_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             udp_port_base: 40000,
+            connect_timeout_secs: DEFAULT_CONNECT_TIMEOUT_SECS,
         }
     }
 }
@@ -118,6 +133,12 @@ pub struct Flags {
     /// Seconds a dropped participant may take to resume.
     #[arg(long, env = "CLASSROOM_RESUME_GRACE_SECS")]
     pub resume_grace_secs: Option<u64>,
+    /// Seconds a class everyone has left is kept (once a teacher has been in it).
+    #[arg(long, env = "CLASSROOM_EMPTY_CLASS_LINGER_SECS")]
+    pub empty_class_linger_secs: Option<u64>,
+    /// Seconds a media session may take to connect before it is freed.
+    #[arg(long, env = "CLASSROOM_MEDIA_CONNECT_TIMEOUT_SECS")]
+    pub media_connect_timeout_secs: Option<u64>,
     /// Chat messages kept per class.
     #[arg(long, env = "CLASSROOM_CHAT_HISTORY")]
     pub chat_history: Option<usize>,
@@ -225,6 +246,14 @@ impl Config {
             &flags.max_participants_per_room,
         );
         set(&mut self.resume_grace_secs, &flags.resume_grace_secs);
+        set(
+            &mut self.empty_class_linger_secs,
+            &flags.empty_class_linger_secs,
+        );
+        set(
+            &mut self.media.connect_timeout_secs,
+            &flags.media_connect_timeout_secs,
+        );
         set(&mut self.chat_history, &flags.chat_history);
         set(&mut self.media.shards, &flags.shards);
         set(&mut self.media.bind_ip, &flags.media_bind_ip);
@@ -269,6 +298,12 @@ impl Config {
         if self.media.public_ip.is_unspecified() {
             return Err(ConfigError::Invalid(
                 "media.public_ip must be an address browsers can reach, not 0.0.0.0 or ::".into(),
+            ));
+        }
+        if self.media.connect_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "media.connect_timeout_secs must be at least 1: a browser needs time for ICE and DTLS"
+                    .into(),
             ));
         }
         if self.max_participants_per_room == 0 {

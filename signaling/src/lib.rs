@@ -14,6 +14,7 @@ pub mod rooms;
 pub mod server;
 pub mod session;
 pub mod tokens;
+pub mod vacancy;
 
 pub use config::{Config, Flags};
 pub use server::Server;

@@ -11,12 +11,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use sfu::{Command, MediaPlane, ParticipantId, RoomId};
+use tokio::sync::Notify;
 
 use crate::auth::{Auth, CapabilityLinks};
 use crate::class::{Action, Class, ClassConfig, Entry, Grant, Outcome};
 use crate::media_link::{Media, MediaLink};
 use crate::protocol::{ByeReason, ErrorCode, MediaResume, ProtocolError, Role, ServerMessage};
 use crate::tokens::random_token;
+use crate::vacancy::Vacancy;
 
 /// Where messages for one connected participant go: bounded, and never waits (see
 /// [`crate::limits::outbox`]), so delivering under the class lock cannot block on a slow reader.
@@ -36,6 +38,21 @@ pub struct Rooms {
     auth: Arc<Auth>,
     /// Most classes `try_create` makes.
     max_rooms: usize,
+    /// How long a class everyone has left is kept (see [`crate::vacancy`]).
+    empty_class_linger: Duration,
+    /// Wakes the sweeper early: a deadline it does not know of may have appeared.
+    sweep_wanted: Notify,
+}
+
+/// What a [`Rooms::sweep`] did, and when the next one is due.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// Members whose grace period ended.
+    pub expired: usize,
+    /// Classes removed (ended, or empty past their time).
+    pub removed: usize,
+    /// The earliest grace period end or class freeing still ahead, if any.
+    pub next: Option<Instant>,
 }
 
 /// One class.
@@ -59,6 +76,9 @@ struct RoomState {
     class: Class,
     conns: HashMap<ParticipantId, Conn>,
     links: HashMap<ParticipantId, Arc<MediaLink>>,
+    vacancy: Vacancy,
+    /// Removed from the node: a join that found the class just before cannot enter it any more.
+    closed: bool,
 }
 
 /// The socket currently serving a participant. `generation` tells a resumed connection from the
@@ -123,7 +143,16 @@ impl Rooms {
             class_config,
             auth: Arc::new(Auth::capability_links_only()),
             max_rooms: usize::MAX,
+            empty_class_linger: Duration::from_secs(crate::config::DEFAULT_EMPTY_CLASS_LINGER_SECS),
+            sweep_wanted: Notify::new(),
         }
+    }
+
+    /// Keeps a class everyone has left for `linger` once a teacher has been in it (see
+    /// [`crate::vacancy`]).
+    pub fn with_empty_class_linger(mut self, linger: Duration) -> Self {
+        self.empty_class_linger = linger;
+        self
     }
 
     /// Uses `auth` to check join tokens (the default accepts capability links only).
@@ -176,6 +205,8 @@ impl Rooms {
                 class: Class::new(id.clone(), self.class_config).with_invite(pupil_token),
                 conns: HashMap::new(),
                 links: HashMap::new(),
+                vacancy: Vacancy::new(now),
+                closed: false,
             }),
             id,
         });
@@ -232,6 +263,9 @@ impl Rooms {
         let id = ParticipantId(self.next_participant.fetch_add(1, Ordering::Relaxed));
         let generation = self.next_connection.fetch_add(1, Ordering::Relaxed);
         let mut state = lock(&room.state);
+        if state.closed {
+            return Err(no_such_room());
+        }
         let Newcomer {
             grant,
             name,
@@ -241,7 +275,7 @@ impl Rooms {
         state.conns.insert(id, Conn { outbox, generation });
         let link = Arc::new(MediaLink::default());
         state.links.insert(id, link.clone());
-        room.deliver(&mut state, out, media);
+        room.deliver(&mut state, out, media, now);
         drop(state);
         Ok(Entered {
             room,
@@ -291,7 +325,7 @@ impl Rooms {
                 reason: ByeReason::Replaced,
             });
         }
-        room.deliver(&mut state, out, media);
+        room.deliver(&mut state, out, media, now);
         drop(state);
         Ok(Entered {
             room,
@@ -307,15 +341,43 @@ impl Rooms {
         lock(&self.rooms).remove(room_id);
     }
 
-    /// Removes expired classes that nobody is in. Returns how many went.
-    pub fn sweep(&self, now: Instant) -> usize {
+    /// Ends the grace period of every member whose own deadline has passed, and removes the
+    /// classes that ended or stayed empty past their time (see [`crate::vacancy`]). Says when
+    /// the next of those is due, so the caller can sleep until then.
+    pub fn sweep(&self, media: &MediaPlane, now: Instant) -> Swept {
+        let mut swept = Swept::default();
         let mut rooms = lock(&self.rooms);
         let before = rooms.len();
         rooms.retain(|_, room| {
-            let state = lock(&room.state);
-            !state.class.has_ended() && (now < room.expires_at || !state.class.is_empty())
+            let mut state = lock(&room.state);
+            swept.expired += room.expire_locked(&mut state, media, now);
+            let free_at = state
+                .vacancy
+                .free_at(self.empty_class_linger, room.expires_at);
+            if state.class.has_ended() || free_at.is_some_and(|at| at <= now) {
+                state.closed = true;
+                return false;
+            }
+            let next = [state.class.next_deadline(), free_at];
+            swept.next = swept
+                .next
+                .into_iter()
+                .chain(next.into_iter().flatten())
+                .min();
+            true
         });
-        before - rooms.len()
+        swept.removed = before - rooms.len();
+        swept
+    }
+
+    /// Asks the sweeper to look again now (a member dropped, or a class may have emptied).
+    pub fn want_sweep(&self) {
+        self.sweep_wanted.notify_one();
+    }
+
+    /// Resolves when [`Rooms::want_sweep`] was called since the last time it resolved.
+    pub async fn sweep_wanted(&self) {
+        self.sweep_wanted.notified().await;
     }
 
     /// Number of classes.
@@ -337,7 +399,7 @@ impl Rooms {
 impl Room {
     /// Queues what the class said: messages to the connections, commands to the shard. Then
     /// drops the connections and links of whoever is no longer in the class.
-    fn deliver(&self, state: &mut RoomState, out: Outcome, media: &MediaPlane) {
+    fn deliver(&self, state: &mut RoomState, out: Outcome, media: &MediaPlane, now: Instant) {
         for (to, message) in out.messages {
             if let Some(conn) = state.conns.get(&to) {
                 let _ = conn.outbox.send(message);
@@ -352,9 +414,15 @@ impl Room {
             class,
             conns,
             links,
+            vacancy,
+            closed: _,
         } = state;
         conns.retain(|id, _| class.knows(*id));
         links.retain(|id, _| class.knows(*id));
+        let teacher_in = conns
+            .keys()
+            .any(|id| class.role(*id) == Some(Role::Teacher));
+        vacancy.observe(now, class.is_empty(), teacher_in);
     }
 
     /// `id` asks something of the class. Returns whether the class ended with it.
@@ -368,7 +436,7 @@ impl Room {
         let mut state = lock(&self.state);
         let out = state.class.act(id, action, now)?;
         let ended = out.ended;
-        self.deliver(&mut state, out, media);
+        self.deliver(&mut state, out, media, now);
         Ok(ended)
     }
 
@@ -381,16 +449,17 @@ impl Room {
     }
 
     /// The participant left for good (or its session ended on the server's word).
-    pub fn leave(&self, id: ParticipantId, generation: u64, media: &MediaPlane) {
+    pub fn leave(&self, id: ParticipantId, generation: u64, media: &MediaPlane, now: Instant) {
         let mut state = lock(&self.state);
         if !Self::current(&state, id, generation) {
             return;
         }
         let out = state.class.leave(id);
-        self.deliver(&mut state, out, media);
+        self.deliver(&mut state, out, media, now);
     }
 
-    /// The participant's socket dropped: it may resume until the returned instant.
+    /// The participant's socket dropped: it is kept for the grace period, until the returned
+    /// instant (its own deadline), and may resume until then. [`Rooms::sweep`] ends the grace.
     pub fn disconnect(
         &self,
         id: ParticipantId,
@@ -407,15 +476,16 @@ impl Room {
             link.detach();
         }
         let out = state.class.disconnect(id, now);
-        self.deliver(&mut state, out, media);
-        state.class.next_deadline()
+        self.deliver(&mut state, out, media, now);
+        state.class.grace_ends(id)
     }
 
-    /// Those whose grace period is over leave.
-    pub fn expire(&self, media: &MediaPlane, now: Instant) {
-        let mut state = lock(&self.state);
+    /// Those whose grace period is over leave. Returns how many.
+    fn expire_locked(&self, state: &mut RoomState, media: &MediaPlane, now: Instant) -> usize {
+        let before = state.class.len();
         let out = state.class.expire(now);
-        self.deliver(&mut state, out, media);
+        self.deliver(state, out, media, now);
+        before - state.class.len()
     }
 
     /// Whether `id` is in the class (not waiting in the lobby).
@@ -475,6 +545,18 @@ mod tests {
         Rooms::new(2, Duration::from_secs(60), ClassConfig::default())
     }
 
+    /// A media plane of one shard on a loopback port the OS picks (nothing here sends media).
+    fn no_media() -> MediaPlane {
+        MediaPlane::start(&sfu::MediaConfig {
+            shards: 1,
+            bind_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            public_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            port_base: 0,
+            connect_timeout: Duration::from_secs(20),
+        })
+        .expect("media plane on loopback")
+    }
+
     #[test]
     fn classes_spread_over_shards() {
         let rooms = rooms();
@@ -523,10 +605,20 @@ mod tests {
     #[test]
     fn expired_empty_classes_go() {
         let rooms = rooms();
+        let media = no_media();
         let now = Instant::now();
         rooms.create(now);
-        assert_eq!(rooms.sweep(now), 0);
-        assert_eq!(rooms.sweep(now + Duration::from_secs(120)), 1);
+        let swept = rooms.sweep(&media, now);
+        assert_eq!(swept.removed, 0);
+        assert_eq!(
+            swept.next,
+            Some(now + Duration::from_secs(60)),
+            "when the links expire"
+        );
+        assert_eq!(
+            rooms.sweep(&media, now + Duration::from_secs(120)).removed,
+            1
+        );
         assert!(rooms.is_empty());
     }
 }

@@ -28,8 +28,10 @@ use crate::rooms::Rooms;
 use crate::tokens::secret_eq;
 use crate::{listener, session};
 
-/// How often expired, empty classes are removed.
-const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// Longest the sweeper sleeps. It wakes at the next deadline it knows of (a grace period's end,
+/// an empty class's time) and whenever a session ends; this only bounds how late it notices a
+/// deadline that appeared some other way (a lobby guest denied by the last teacher...).
+const SWEEP_AT_LEAST_EVERY: Duration = Duration::from_secs(30);
 
 /// How long shutdown waits for sessions to say goodbye: each lingers at most a second for the
 /// client's close reply, so this is only reached by a client that stopped reading.
@@ -76,6 +78,7 @@ impl Server {
             bind_ip: config.media.bind_ip,
             public_ip: config.media.public_ip,
             port_base: config.media.udp_port_base,
+            connect_timeout: Duration::from_secs(config.media.connect_timeout_secs),
         })
         .map_err(|e| anyhow::anyhow!("cannot bind the media ports: {e}"))?;
         let listener = TcpListener::bind(config.http)
@@ -89,7 +92,8 @@ impl Server {
             config.class_config(),
         )
         .with_auth(Arc::new(auth))
-        .with_max_rooms(config.limits.max_rooms);
+        .with_max_rooms(config.limits.max_rooms)
+        .with_empty_class_linger(Duration::from_secs(config.empty_class_linger_secs));
         let limit_counters = Arc::new(LimitCounters::default());
         let gate = connection_gate(&config, limit_counters.clone());
         let header_timeout = config.limits.http_header_timeout();
@@ -337,7 +341,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         state.rooms.participant_count()
     );
     let stats = state.media.stats();
-    let series: [MetricSeries; 10] = [
+    let series: [MetricSeries; 11] = [
         ("classroom_shard_rooms", "gauge", |s| s.rooms),
         ("classroom_shard_media_sessions", "gauge", |s| {
             s.participants
@@ -364,6 +368,11 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         ("classroom_shard_datagrams_out_total", "counter", |s| {
             s.datagrams_out
         }),
+        (
+            "classroom_shard_media_never_connected_total",
+            "counter",
+            |s| s.never_connected,
+        ),
     ];
     for (name, kind, read) in series {
         let _ = writeln!(text, "# TYPE {name} {kind}");
@@ -403,15 +412,24 @@ fn write_hold_histograms(text: &mut String, stats: &[sfu::StatsSnapshot]) {
     }
 }
 
+/// Ends grace periods and frees classes, each at its own time: one timer for the node, re-armed
+/// after every sweep at the next deadline (`Rooms::sweep` says which).
 async fn sweep_rooms(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
     loop {
+        let now = Instant::now();
+        let swept = state.rooms.sweep(&state.media, now);
+        if swept.expired > 0 || swept.removed > 0 {
+            tracing::info!(
+                expired = swept.expired,
+                removed = swept.removed,
+                "grace periods ended, classes freed"
+            );
+        }
+        let latest = now + SWEEP_AT_LEAST_EVERY;
+        let wake = swept.next.map_or(latest, |next| next.min(latest));
         tokio::select! {
-            _ = tokio::time::sleep(SWEEP_EVERY) => {
-                let removed = state.rooms.sweep(Instant::now());
-                if removed > 0 {
-                    tracing::info!(removed, "expired classes removed");
-                }
-            }
+            () = tokio::time::sleep_until(wake.into()) => {}
+            () = state.rooms.sweep_wanted() => {}
             () = stopping(&mut shutdown) => return,
         }
     }

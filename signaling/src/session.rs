@@ -590,36 +590,27 @@ impl Session {
     }
 
     /// The session is over. If the client dropped the socket (`by_us` false) the participant is
-    /// kept for the grace period and may resume; otherwise it leaves the class now.
+    /// kept for the grace period and may resume; otherwise it leaves the class now. Either way
+    /// the sweeper is woken: it ends this member's grace at its own deadline, and frees the
+    /// class if nobody is left in it (see `Rooms::sweep`).
     fn finish(&mut self, by_us: bool) {
         let Some(entered) = self.entered.take() else {
             return;
         };
         let media = &self.state.media;
+        let now = Instant::now();
         if by_us {
-            entered.room.leave(entered.id, entered.generation, media);
-            tracing::info!(participant = %entered.id, "left a class");
-            return;
-        }
-        let deadline =
             entered
                 .room
-                .disconnect(entered.id, entered.generation, media, Instant::now());
-        tracing::info!(participant = %entered.id, "connection dropped; may resume");
-        if let Some(deadline) = deadline {
-            // Whoever has not resumed by then leaves; one timer per drop, gone after it fires.
-            let state = self.state.clone();
-            let room = entered.room.clone();
-            let mut shutdown = self.state.shutdown.clone();
-            tokio::spawn(async move {
-                tokio::select! {
-                    _ = tokio::time::sleep_until(deadline.into()) => {
-                        room.expire(&state.media, Instant::now());
-                    }
-                    () = stopping(&mut shutdown) => {}
-                }
-            });
+                .leave(entered.id, entered.generation, media, now);
+            tracing::info!(participant = %entered.id, "left a class");
+        } else {
+            entered
+                .room
+                .disconnect(entered.id, entered.generation, media, now);
+            tracing::info!(participant = %entered.id, "connection dropped; may resume");
         }
+        self.state.rooms.want_sweep();
     }
 }
 

@@ -89,7 +89,7 @@ impl ShardCore {
             Err(e) => return self.reject(id, Rejection::BadSdp(e.to_string())),
         };
         self.demux.insert_ufrag(&ufrag, &pass, id);
-        let mut participant = Participant::new(room, rtc, self.now);
+        let mut participant = Participant::new(room, rtc, self.now, self.connect_timeout);
         participant.declared = declared_sources(sources);
         let members = self.rooms.entry(room).or_default();
         for other in members.iter() {

@@ -34,6 +34,9 @@ pub struct Counters {
     pub keyframe_requests_sent: u64,
     /// Keyframe requests merged into one already sent or waiting.
     pub keyframe_requests_merged: u64,
+    /// Media sessions freed because they did not connect in time (see
+    /// [`super::DEFAULT_CONNECT_TIMEOUT`]).
+    pub media_sessions_never_connected: u64,
 }
 
 /// What a shard holds right now.

@@ -38,6 +38,10 @@ use speaker::SpeakerDetector;
 const MAX_DUE_TIMEOUTS: usize = 4;
 /// How long the core may sleep when nothing at all is scheduled.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
+/// How long a new media session may take to connect (ICE, then DTLS) before it is freed, unless
+/// [`ShardCore::with_connect_timeout`] says otherwise. A browser on a school network connects in
+/// well under a second; 20 s leaves room for a slow machine and a congested uplink.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What the core is fed.
 #[derive(Debug)]
@@ -88,6 +92,8 @@ pub struct ShardCore {
     dtls_cert: Option<DtlsCert>,
     /// Reused for the events of one `drive`, so polling allocates nothing of ours.
     event_scratch: Vec<Event>,
+    /// How long a session may take to connect; see [`DEFAULT_CONNECT_TIMEOUT`].
+    connect_timeout: Duration,
 }
 
 impl ShardCore {
@@ -109,7 +115,15 @@ impl ShardCore {
                 .dtls_provider
                 .generate_certificate(),
             event_scratch: Vec::new(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
         }
+    }
+
+    /// Frees a media session that has not connected `timeout` after its first offer (its client
+    /// is told [`MediaEvent::Gone`]).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
     }
 
     /// Feeds one input at time `now`. Then call [`ShardCore::poll_output`] until it times out.
@@ -196,6 +210,7 @@ impl ShardCore {
 
     fn on_timeout(&mut self) {
         let now = self.now;
+        self.give_up_unconnected(now);
         for (id, participant) in self.participants.iter_mut() {
             if participant.next_timeout <= now {
                 if let Err(e) = participant.rtc.handle_input(str0m::Input::Timeout(now)) {
@@ -207,6 +222,21 @@ impl ShardCore {
             }
         }
         self.release_deferred_keyframes();
+    }
+
+    /// Frees the sessions that were given their chance to connect and did not take it.
+    fn give_up_unconnected(&mut self, now: Instant) {
+        let overdue: Vec<ParticipantId> = self
+            .participants
+            .iter()
+            .filter(|(_, p)| p.connect_by.is_some_and(|by| by <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in overdue {
+            self.counters.media_sessions_never_connected += 1;
+            tracing::debug!(participant = %id, "media session never connected; freed");
+            self.remove(id, true);
+        }
     }
 
     /// Polls one participant's `Rtc` until it times out, then acts on what it said.
@@ -291,7 +321,10 @@ impl ShardCore {
     }
 
     fn next_deadline(&self) -> Instant {
-        let rtc = self.participants.values().map(|p| p.next_timeout);
+        let rtc = self
+            .participants
+            .values()
+            .flat_map(|p| std::iter::once(p.next_timeout).chain(p.connect_by));
         let keyframes = self.deferred_keyframes.iter().filter_map(|(p, mid, slot)| {
             self.participants
                 .get(p)

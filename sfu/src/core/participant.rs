@@ -162,6 +162,10 @@ pub(crate) struct Participant {
     pub idle: Vec<(MediaKind, Mid, Rewriter)>,
     pub pending_offer: Option<SdpPendingOffer>,
     pub connected: bool,
+    /// Until its first connection: when the session is given up. str0m as ICE-lite never gives
+    /// up on a peer that never sends a STUN check, so without this a browser that got its answer
+    /// and went away would hold the session (and its room and demux entries) for good.
+    pub connect_by: Option<Instant>,
     /// What it may publish now.
     pub rights: PublishRights,
     /// What the client said its m-lines carry.
@@ -175,7 +179,7 @@ pub(crate) struct Participant {
 }
 
 impl Participant {
-    pub fn new(room: RoomId, rtc: Rtc, now: Instant) -> Self {
+    pub fn new(room: RoomId, rtc: Rtc, now: Instant, connect_timeout: Duration) -> Self {
         Participant {
             room,
             rtc,
@@ -185,6 +189,7 @@ impl Participant {
             idle: Vec::new(),
             pending_offer: None,
             connected: false,
+            connect_by: Some(now + connect_timeout),
             rights: PublishRights::ALL,
             declared: Vec::new(),
             preferred_layers: HashMap::new(),

@@ -17,6 +17,7 @@ impl ShardCore {
             return;
         };
         participant.connected = true;
+        participant.connect_by = None;
         self.outputs
             .push_back(Output::Event(id, MediaEvent::Connected));
         // What was written before the connection came up is stale by now (str0m queues it): ask

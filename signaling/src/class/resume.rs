@@ -91,7 +91,9 @@ impl Class {
         Ok((who, snapshot, out))
     }
 
-    /// Members whose grace period is over now count as gone.
+    /// Members whose own grace period is over now count as gone. Each member keeps its own
+    /// deadline: whoever dropped later is still waiting, and [`Class::next_deadline`] says when
+    /// to call this again.
     pub fn expire(&mut self, now: Instant) -> Outcome {
         let mut out = Outcome::default();
         let overdue: Vec<ParticipantId> = self
@@ -106,7 +108,12 @@ impl Class {
         out
     }
 
-    /// When the next grace period ends.
+    /// When `who`'s grace period ends, if it is reconnecting.
+    pub fn grace_ends(&self, who: ParticipantId) -> Option<Instant> {
+        self.members.get(&who).and_then(|m| m.reconnecting_until)
+    }
+
+    /// When the next grace period ends (the earliest of everyone's).
     pub fn next_deadline(&self) -> Option<Instant> {
         self.members
             .values()

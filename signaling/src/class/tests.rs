@@ -477,6 +477,70 @@ fn a_dropped_member_is_kept_for_the_grace_period_and_replayed_the_chat() {
 }
 
 #[test]
+fn each_dropped_member_leaves_at_its_own_deadline() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    let pupils: Vec<ParticipantId> = (0..9).map(|_| f.join(Role::Pupil)).collect();
+    let start = f.now;
+    let grace = ClassConfig::default().grace;
+    let step = Duration::from_millis(100);
+    for (i, pupil) in pupils.iter().enumerate() {
+        f.class.disconnect(*pupil, start + step * i as u32);
+        assert_eq!(
+            f.class.grace_ends(*pupil),
+            Some(start + step * i as u32 + grace),
+            "its own deadline, not the earliest of the class"
+        );
+    }
+    assert_eq!(f.class.next_deadline(), Some(start + grace));
+    // Walk the deadlines one by one, as the sweeper does: each call frees exactly the one whose
+    // time came, and says when the next one is due.
+    for (i, pupil) in pupils.iter().enumerate() {
+        let due = f
+            .class
+            .next_deadline()
+            .expect("someone is still reconnecting");
+        assert_eq!(due, start + step * i as u32 + grace);
+        let just_before = f.class.expire(due - Duration::from_millis(1));
+        assert!(just_before.messages.is_empty(), "nobody leaves early");
+        let out = f.class.expire(due);
+        assert_eq!(
+            out.to(teacher),
+            vec![&ServerMessage::ParticipantLeft { id: p(*pupil) }]
+        );
+        assert_eq!(
+            out.media,
+            vec![Command::Leave {
+                participant: *pupil
+            }]
+        );
+    }
+    assert_eq!(f.class.next_deadline(), None);
+    assert_eq!(f.class.len(), 1, "only the teacher is left");
+}
+
+#[test]
+fn a_member_who_resumed_and_dropped_again_gets_a_new_deadline() {
+    let mut f = Fixture::new();
+    f.join(Role::Teacher);
+    let (pupil, _, out) = f.join_with(Role::Pupil, None).expect("joined");
+    let token = match out.to(pupil)[0] {
+        ServerMessage::Welcome(w) => w.resume_token.clone(),
+        other => panic!("{other:?}"),
+    };
+    let grace = ClassConfig::default().grace;
+    f.class.disconnect(pupil, f.now);
+    let later = f.now + grace / 2;
+    f.class.resume(&token, 0, later).expect("resumed");
+    assert_eq!(f.class.next_deadline(), None);
+    f.class.disconnect(pupil, later);
+    assert!(f.class.expire(f.now + grace).messages.is_empty());
+    assert!(f.class.is_member(pupil));
+    f.class.expire(later + grace);
+    assert!(!f.class.is_member(pupil));
+}
+
+#[test]
 fn ending_the_class_says_bye_to_everyone_and_frees_the_media() {
     let mut f = Fixture::new();
     let teacher = f.join(Role::Teacher);

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses a different part
 
 pub mod jwt;
+pub mod metrics;
 pub mod peer;
 
 use std::time::Duration;
