@@ -6,12 +6,14 @@ pub mod auth;
 pub mod class;
 pub mod config;
 pub mod limits;
+pub mod log_limit;
 pub mod media_link;
 pub mod names;
 pub mod protocol;
 pub mod rooms;
 pub mod server;
 pub mod session;
+pub mod tls;
 pub mod tokens;
 
 pub use config::{Config, Flags};

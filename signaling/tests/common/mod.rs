@@ -5,6 +5,7 @@
 
 pub mod jwt;
 pub mod peer;
+pub mod tls;
 
 use std::time::Duration;
 
