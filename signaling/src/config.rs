@@ -472,6 +472,47 @@ mod tests {
     }
 
     #[test]
+    fn tls_and_metrics_come_from_the_file_and_flags_and_half_a_pair_is_refused() {
+        let text = "[tls]\ncert_file = \"/etc/classroom/fullchain.pem\"\n\
+                    key_file = \"/etc/classroom/privkey.pem\"\n\
+                    redirect_http = \"0.0.0.0:80\"\n\
+                    [metrics]\nbind = \"10.0.0.5:9100\"\n";
+        let mut config: Config = toml::from_str(text).expect("parses");
+        config.apply(&Flags {
+            tls_key_file: Some("/run/secrets/key.pem".into()),
+            metrics_token_file: Some("/run/secrets/metrics".into()),
+            ..Flags::default()
+        });
+        config.validate().expect("valid");
+        assert_eq!(
+            config.tls.key_file.as_deref(),
+            Some(Path::new("/run/secrets/key.pem"))
+        );
+        assert_eq!(config.tls.redirect_http.map(|a| a.port()), Some(80));
+        assert_eq!(config.tls.hsts().as_deref(), Some("max-age=31536000"));
+        assert_eq!(config.metrics.bind.map(|a| a.port()), Some(9100));
+        for (text, needle) in [
+            (
+                "[tls]\ncert_file = \"c.pem\"",
+                "set both cert_file and key_file",
+            ),
+            (
+                "[tls]\nredirect_http = \"0.0.0.0:80\"",
+                "redirect_http needs HTTPS",
+            ),
+            (
+                "[tls]\ncert_file = \"c\"\nkey_file = \"k\"\nhandshake_timeout_secs = 0",
+                "handshake_timeout_secs",
+            ),
+        ] {
+            let config: Config = toml::from_str(text).expect("parses");
+            let err = config.validate().expect_err(text).to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+        assert_eq!(Config::default().tls.hsts(), None, "no HSTS without HTTPS");
+    }
+
+    #[test]
     fn bad_auth_and_limit_values_are_refused_with_a_reason() {
         for (text, needle) in [
             ("[auth]\njwt_hs256_secret = \"short\"", "at least 32"),

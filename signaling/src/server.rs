@@ -68,7 +68,7 @@ pub struct Server {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     /// The redirect and metrics listeners, stopped with the rest.
-    side_tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+    side_tasks: Vec<ServeTask>,
 }
 
 impl Server {
@@ -170,11 +170,7 @@ impl Server {
 }
 
 /// Serves `app` on `listener` until the node stops.
-fn serve_http<L>(
-    listener: L,
-    app: Router,
-    mut until: watch::Receiver<bool>,
-) -> tokio::task::JoinHandle<std::io::Result<()>>
+fn serve_http<L>(listener: L, app: Router, mut until: watch::Receiver<bool>) -> ServeTask
 where
     L: Listener,
     L::Addr: std::fmt::Debug,
@@ -189,6 +185,8 @@ where
         .await
     })
 }
+
+type ServeTask = tokio::task::JoinHandle<std::io::Result<()>>;
 
 /// The optional listeners beside the main one, bound before anything starts so that a taken
 /// port stops the start with a clear message.
@@ -212,17 +210,13 @@ impl SideListeners {
         })
     }
 
-    #[allow(clippy::type_complexity)]
+    /// Starts serving; returns the redirect and metrics addresses and their tasks.
     fn serve(
         self,
         state: &Arc<AppState>,
         https_port: u16,
         shutdown: &watch::Receiver<bool>,
-    ) -> std::io::Result<(
-        Option<SocketAddr>,
-        Option<SocketAddr>,
-        Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
-    )> {
+    ) -> std::io::Result<(Option<SocketAddr>, Option<SocketAddr>, Vec<ServeTask>)> {
         let mut tasks = Vec::new();
         let redirect_addr = match self.redirect {
             Some(listener) => {

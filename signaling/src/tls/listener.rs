@@ -20,8 +20,11 @@ pub struct TlsListener<L: Listener> {
     config: Arc<rustls::ServerConfig>,
     timeout: Duration,
     max_handshakes: usize,
-    handshakes: JoinSet<Option<(TlsStream<L::Io>, L::Addr)>>,
+    handshakes: JoinSet<Handshake<L>>,
 }
+
+/// A finished handshake and the client's address, or `None` for one that failed or timed out.
+type Handshake<L> = Option<(TlsStream<<L as Listener>::Io>, <L as Listener>::Addr)>;
 
 impl<L: Listener> TlsListener<L> {
     pub fn new(
