@@ -72,6 +72,7 @@ fn a_repeated_str0m_warning_is_logged_a_few_times_then_counted() {
         .and_then(|s| s.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .expect("suppressed=N");
+    println!("{offers} bad offers: {logged} warning lines logged, {suppressed} suppressed");
     assert!(suppressed >= (offers - BURST as usize) as u64, "{summary}");
     assert_eq!(log_limit::suppressed_total(), suppressed);
     assert!(
