@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{AuthSection, Secret};
 use crate::limits::origin::validate_allowed_origin;
 use crate::limits::LimitsSection;
+use crate::tls::TlsSection;
 
 /// Default of [`Config::empty_class_linger_secs`]: a quarter of an hour covers a school network
 /// that went down for a few minutes and a break between two halves of a lesson.
@@ -53,6 +54,58 @@ pub struct Config {
     pub auth: AuthSection,
     /// Per-connection and per-node limits.
     pub limits: LimitsSection,
+    /// HTTPS built in (certificate files, redirect from plain HTTP, HSTS).
+    pub tls: TlsSection,
+    /// Who may read `/metrics`, and where.
+    pub metrics: MetricsSection,
+}
+
+/// The `[metrics]` section. `/metrics` tells how many classes and people a node holds: harmless
+/// on loopback, worth keeping from the open network.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSection {
+    /// When set, `/metrics` needs `Authorization: Bearer <token>` (Prometheus: `authorization`
+    /// in the scrape config).
+    pub token: Option<Secret>,
+    /// A file holding the token (read at start; keeps it out of the config file and `ps`).
+    pub token_file: Option<PathBuf>,
+    /// When set, `/metrics` is served only on this address (e.g. `10.0.0.5:9100`, an internal
+    /// network), not beside the class pages.
+    pub bind: Option<SocketAddr>,
+}
+
+impl MetricsSection {
+    /// Checks what can be checked without reading files.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.token.is_some() && self.token_file.is_some() {
+            return Err("metrics: set token or token_file, not both".into());
+        }
+        if self.token.as_ref().is_some_and(|t| t.0.len() < 16) {
+            return Err("metrics: token must be at least 16 characters".into());
+        }
+        Ok(())
+    }
+
+    /// Reads `token_file` into `token`, so the server only looks at `token`.
+    pub fn resolve_token(&mut self) -> Result<(), ConfigError> {
+        let Some(path) = self.token_file.take() else {
+            return Ok(());
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let token = text.trim();
+        if token.len() < 16 {
+            return Err(ConfigError::Invalid(format!(
+                "metrics: the token in {} must be at least 16 characters",
+                path.display()
+            )));
+        }
+        self.token = Some(Secret(token.to_owned()));
+        Ok(())
+    }
 }
 
 /// How the media plane listens.
@@ -88,6 +141,8 @@ impl Default for Config {
             media: MediaSection::default(),
             auth: AuthSection::default(),
             limits: LimitsSection::default(),
+            tls: TlsSection::default(),
+            metrics: MetricsSection::default(),
         }
     }
 }
@@ -184,6 +239,21 @@ pub struct Flags {
     /// Most classes on this node.
     #[arg(long, env = "CLASSROOM_MAX_ROOMS")]
     pub max_rooms: Option<usize>,
+    /// PEM certificate chain: with --tls-key-file, serves HTTPS (and WSS) itself.
+    #[arg(long, env = "CLASSROOM_TLS_CERT_FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key of that certificate.
+    #[arg(long, env = "CLASSROOM_TLS_KEY_FILE")]
+    pub tls_key_file: Option<PathBuf>,
+    /// Plain-HTTP address that redirects to HTTPS, e.g. 0.0.0.0:80.
+    #[arg(long, env = "CLASSROOM_TLS_REDIRECT_HTTP")]
+    pub tls_redirect_http: Option<SocketAddr>,
+    /// File holding the bearer token `/metrics` requires.
+    #[arg(long, env = "CLASSROOM_METRICS_TOKEN_FILE")]
+    pub metrics_token_file: Option<PathBuf>,
+    /// Serve `/metrics` only on this address.
+    #[arg(long, env = "CLASSROOM_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// A configuration that could not be read.
@@ -287,6 +357,23 @@ impl Config {
         set(&mut self.limits.message_burst, &flags.message_burst);
         set(&mut self.limits.max_message_bytes, &flags.max_message_bytes);
         set(&mut self.limits.max_rooms, &flags.max_rooms);
+        for (field, flag) in [
+            (&mut self.tls.cert_file, &flags.tls_cert_file),
+            (&mut self.tls.key_file, &flags.tls_key_file),
+            (&mut self.metrics.token_file, &flags.metrics_token_file),
+        ] {
+            if flag.is_some() {
+                field.clone_from(flag);
+            }
+        }
+        for (field, flag) in [
+            (&mut self.tls.redirect_http, &flags.tls_redirect_http),
+            (&mut self.metrics.bind, &flags.metrics_bind),
+        ] {
+            if flag.is_some() {
+                *field = *flag;
+            }
+        }
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -320,6 +407,8 @@ impl Config {
         }
         self.auth.validate().map_err(ConfigError::Invalid)?;
         self.limits.validate().map_err(ConfigError::Invalid)?;
+        self.tls.validate().map_err(ConfigError::Invalid)?;
+        self.metrics.validate().map_err(ConfigError::Invalid)?;
         for origin in &self.allowed_origins {
             validate_allowed_origin(origin).map_err(ConfigError::Invalid)?;
         }
@@ -415,6 +504,47 @@ mod tests {
             !format!("{config:?}").contains("0123456789abcdef"),
             "secret not in Debug"
         );
+    }
+
+    #[test]
+    fn tls_and_metrics_come_from_the_file_and_flags_and_half_a_pair_is_refused() {
+        let text = "[tls]\ncert_file = \"/etc/classroom/fullchain.pem\"\n\
+                    key_file = \"/etc/classroom/privkey.pem\"\n\
+                    redirect_http = \"0.0.0.0:80\"\n\
+                    [metrics]\nbind = \"10.0.0.5:9100\"\n";
+        let mut config: Config = toml::from_str(text).expect("parses");
+        config.apply(&Flags {
+            tls_key_file: Some("/run/secrets/key.pem".into()),
+            metrics_token_file: Some("/run/secrets/metrics".into()),
+            ..Flags::default()
+        });
+        config.validate().expect("valid");
+        assert_eq!(
+            config.tls.key_file.as_deref(),
+            Some(Path::new("/run/secrets/key.pem"))
+        );
+        assert_eq!(config.tls.redirect_http.map(|a| a.port()), Some(80));
+        assert_eq!(config.tls.hsts().as_deref(), Some("max-age=31536000"));
+        assert_eq!(config.metrics.bind.map(|a| a.port()), Some(9100));
+        for (text, needle) in [
+            (
+                "[tls]\ncert_file = \"c.pem\"",
+                "set both cert_file and key_file",
+            ),
+            (
+                "[tls]\nredirect_http = \"0.0.0.0:80\"",
+                "redirect_http needs HTTPS",
+            ),
+            (
+                "[tls]\ncert_file = \"c\"\nkey_file = \"k\"\nhandshake_timeout_secs = 0",
+                "handshake_timeout_secs",
+            ),
+        ] {
+            let config: Config = toml::from_str(text).expect("parses");
+            let err = config.validate().expect_err(text).to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+        assert_eq!(Config::default().tls.hsts(), None, "no HSTS without HTTPS");
     }
 
     #[test]

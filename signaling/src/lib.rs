@@ -7,12 +7,14 @@ pub mod class;
 pub mod config;
 pub mod limits;
 pub mod listener;
+pub mod log_limit;
 pub mod media_link;
 pub mod names;
 pub mod protocol;
 pub mod rooms;
 pub mod server;
 pub mod session;
+pub mod tls;
 pub mod tokens;
 pub mod vacancy;
 

@@ -3,8 +3,9 @@
 //! between requests, so neither a silent socket nor a slowloris (headers a byte at a time) holds
 //! a file descriptor for long. axum's own `serve` has no such timeout, hence this loop.
 //!
-//! [`serve_connection`] takes any byte stream, so that a TLS layer can sit between the accept
-//! and it.
+//! With HTTPS, each admitted connection does its TLS handshake in its own task (see
+//! `crate::tls::Handshaker`) before [`serve_connection`], which takes any byte stream: the caps
+//! count a connection from its accept, handshake included.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -29,6 +30,7 @@ use crate::limits::connections::{Admission, ConnectionGate, Refusal, REFUSAL_HEA
 use crate::limits::refusal;
 use crate::server::stopping;
 use crate::session::LiveSessions;
+use crate::tls::Handshaker;
 
 /// How long the accept loop pauses after an error (out of file descriptors, most likely), so
 /// that it does not spin while the condition lasts.
@@ -43,6 +45,7 @@ const ACCEPT_ERROR_LOG_EVERY: Duration = Duration::from_secs(10);
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    tls: Option<Handshaker>,
     gate: Arc<ConnectionGate>,
     header_timeout: Duration,
     mut shutdown: watch::Receiver<bool>,
@@ -76,8 +79,16 @@ pub async fn serve(
         let live = connections.enter();
         let app = app.clone();
         let shutdown = shutdown.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            serve_connection(tcp, peer, admission, app, header_timeout, shutdown).await;
+            match tls {
+                None => serve_connection(tcp, peer, admission, app, header_timeout, shutdown).await,
+                Some(tls) => {
+                    if let Some(tls) = tls.accept(tcp).await {
+                        serve_connection(tls, peer, admission, app, header_timeout, shutdown).await;
+                    }
+                }
+            }
             drop(live);
         });
     }

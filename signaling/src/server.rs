@@ -25,6 +25,7 @@ use crate::limits::connections::{
 use crate::limits::counters::LimitCounters;
 use crate::limits::{refusal, refuse_foreign_origin};
 use crate::rooms::Rooms;
+use crate::tls::{redirect_router, Handshaker, Tls};
 use crate::tokens::secret_eq;
 use crate::{listener, session};
 
@@ -63,16 +64,26 @@ pub async fn stopping(shutdown: &mut watch::Receiver<bool>) {
 #[derive(Debug)]
 pub struct Server {
     pub http_addr: SocketAddr,
+    /// HTTPS of the node (`None`: plain HTTP). `http_addr` then speaks TLS only.
+    pub tls: Option<Tls>,
+    /// The plain-HTTP listener that redirects to HTTPS (`[tls] redirect_http`).
+    pub redirect_addr: Option<SocketAddr>,
+    /// The separate `/metrics` listener (`[metrics] bind`).
+    pub metrics_addr: Option<SocketAddr>,
     pub state: Arc<AppState>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The redirect and metrics listeners, stopped with the rest.
+    side_tasks: Vec<ServeTask>,
 }
 
 impl Server {
     /// Binds HTTP and the media sockets and starts serving.
-    pub async fn start(config: Config) -> anyhow::Result<Server> {
+    pub async fn start(mut config: Config) -> anyhow::Result<Server> {
         // Keys first: a bad key set must stop the start before any port is taken.
         let auth = Auth::from_config(&config.auth)?;
+        config.metrics.resolve_token()?;
+        let tls = Tls::from_config(&config.tls)?;
         let media = MediaPlane::start(&MediaConfig {
             shards: config.shard_count(),
             bind_ip: config.media.bind_ip,
@@ -85,6 +96,7 @@ impl Server {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.http))?;
         let http_addr = listener.local_addr()?;
+        let side_listeners = SideListeners::bind(&config).await?;
         let (stop, shutdown) = watch::channel(false);
         let rooms = Rooms::new(
             media.shards().len(),
@@ -106,19 +118,29 @@ impl Server {
             limit_counters,
         });
         tokio::spawn(sweep_rooms(state.clone(), shutdown.clone()));
-        let app = router(state.clone());
-        let task = tokio::spawn(listener::serve(
-            listener,
-            app,
+        let app = router(state.clone(), tls.is_some());
+        let handshaker = tls.as_ref().map(|tls| {
+            let every = Duration::from_secs(state.config.tls.reload_check_secs);
+            tokio::spawn(tls.cert.clone().watch(every, shutdown.clone()));
+            tls.handshaker()
+        });
+        let serving = Serving {
             gate,
             header_timeout,
-            shutdown,
-        ));
+            shutdown: shutdown.clone(),
+        };
+        let task = serving.serve(listener, app, handshaker);
+        let (redirect_addr, metrics_addr, side_tasks) =
+            side_listeners.serve(&state, &serving, http_addr.port())?;
         Ok(Server {
             http_addr,
+            tls,
+            redirect_addr,
+            metrics_addr,
             state,
             stop,
             task,
+            side_tasks,
         })
     }
 
@@ -138,6 +160,9 @@ impl Server {
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(true);
         self.task.await??;
+        for task in self.side_tasks {
+            task.await??;
+        }
         if !self
             .state
             .live_sessions
@@ -174,8 +199,95 @@ fn connection_gate(config: &Config, counters: Arc<LimitCounters>) -> Arc<Connect
     ))
 }
 
-fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+/// What every listener of the node shares: the connection caps (one count per address over all
+/// of them) and the header timeout. The redirect and metrics listeners meet the same limits as
+/// the main one: a plain-HTTP port on the open network is as open to slowloris as any.
+struct Serving {
+    gate: Arc<ConnectionGate>,
+    header_timeout: Duration,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Serving {
+    /// Serves `app` on `listener` (TLS first when `handshaker` is given) until the node stops.
+    fn serve(
+        &self,
+        listener: TcpListener,
+        app: Router,
+        handshaker: Option<Handshaker>,
+    ) -> ServeTask {
+        tokio::spawn(listener::serve(
+            listener,
+            app,
+            handshaker,
+            self.gate.clone(),
+            self.header_timeout,
+            self.shutdown.clone(),
+        ))
+    }
+}
+
+type ServeTask = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// The optional listeners beside the main one, bound before anything starts so that a taken
+/// port stops the start with a clear message.
+struct SideListeners {
+    redirect: Option<TcpListener>,
+    metrics: Option<TcpListener>,
+}
+
+impl SideListeners {
+    async fn bind(config: &Config) -> anyhow::Result<SideListeners> {
+        async fn bind(addr: Option<SocketAddr>, what: &str) -> anyhow::Result<Option<TcpListener>> {
+            let Some(addr) = addr else { return Ok(None) };
+            let listener = TcpListener::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot listen on {addr} ({what}): {e}"))?;
+            Ok(Some(listener))
+        }
+        Ok(SideListeners {
+            redirect: bind(config.tls.redirect_http, "tls.redirect_http").await?,
+            metrics: bind(config.metrics.bind, "metrics.bind").await?,
+        })
+    }
+
+    /// Starts serving; returns the redirect and metrics addresses and their tasks.
+    fn serve(
+        self,
+        state: &Arc<AppState>,
+        serving: &Serving,
+        https_port: u16,
+    ) -> std::io::Result<(Option<SocketAddr>, Option<SocketAddr>, Vec<ServeTask>)> {
+        let mut tasks = Vec::new();
+        let redirect_addr = match self.redirect {
+            Some(listener) => {
+                let addr = listener.local_addr()?;
+                let public_url = state.config.public_url.clone();
+                let app = redirect_router(https_port, public_url);
+                tasks.push(serving.serve(listener, app, None));
+                Some(addr)
+            }
+            None => None,
+        };
+        let metrics_addr = match self.metrics {
+            Some(listener) => {
+                let addr = listener.local_addr()?;
+                let app = Router::new()
+                    .route("/metrics", get(metrics))
+                    .with_state(state.clone());
+                tasks.push(serving.serve(listener, app, None));
+                Some(addr)
+            }
+            None => None,
+        };
+        Ok((redirect_addr, metrics_addr, tasks))
+    }
+}
+
+fn router(state: Arc<AppState>, https: bool) -> Router {
+    let headers = Arc::new(SecurityHeaders::new(&state.config, https));
+    let separate_metrics = state.config.metrics.bind.is_some();
+    let router = Router::new()
         .route("/", get(|| async { assets::serve("index.html") }))
         .route(
             "/class/{room}",
@@ -183,29 +295,71 @@ fn router(state: Arc<AppState>) -> Router {
         )
         .route("/api/rooms", post(create_room))
         .route("/ws", get(websocket))
-        .route("/metrics", get(metrics))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(|| async { "ok" }));
+    // With its own address, `/metrics` is not served beside the class pages at all.
+    let router = if separate_metrics {
+        router
+    } else {
+        router.route("/metrics", get(metrics))
+    };
+    router
         .fallback(get(|uri: axum::http::Uri| async move {
             assets::serve(uri.path().trim_start_matches('/'))
         }))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(headers, security_headers))
         .with_state(state)
 }
 
-/// Headers on every response: the page may load nothing from another host, and links carrying
-/// tokens are never leaked through `Referer`.
-async fn security_headers(request: axum::extract::Request, next: Next) -> Response {
+/// The headers that depend on the configuration, built once.
+#[derive(Debug)]
+struct SecurityHeaders {
+    csp: HeaderValue,
+    hsts: Option<HeaderValue>,
+}
+
+impl SecurityHeaders {
+    fn new(config: &Config, https: bool) -> SecurityHeaders {
+        // Only this server's pages and the LMS origins the operator named may frame a class:
+        // any other site could show a class link (with `?prejoin=0`) inside its own page.
+        let mut ancestors = String::from("'self'");
+        for origin in &config.allowed_origins {
+            ancestors.push(' ');
+            ancestors.push_str(origin.trim_end_matches('/'));
+        }
+        let csp = format!(
+            "default-src 'self'; img-src 'self' data:; media-src 'self' blob: mediastream:; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
+        );
+        SecurityHeaders {
+            // Origins are checked at config load to be `scheme://authority`: always a valid value.
+            csp: HeaderValue::from_str(&csp).unwrap_or_else(|_| {
+                HeaderValue::from_static("default-src 'self'; frame-ancestors 'self'")
+            }),
+            hsts: https
+                .then(|| config.tls.hsts())
+                .flatten()
+                .and_then(|v| HeaderValue::from_str(&v).ok()),
+        }
+    }
+}
+
+/// Headers on every response: the page may load nothing from another host, may be framed only by
+/// the origins allowed, is only ever fetched over HTTPS once seen over it (HSTS), and links
+/// carrying tokens are never leaked through `Referer`.
+async fn security_headers(
+    State(config): State<Arc<SecurityHeaders>>,
+    request: axum::extract::Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     let set = |headers: &mut HeaderMap, name, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
     };
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'self'; img-src 'self' data:; media-src 'self' blob: mediastream:; \
-         object-src 'none'; base-uri 'none'; form-action 'self'",
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, config.csp.clone());
+    if let Some(hsts) = &config.hsts {
+        headers.insert(header::STRICT_TRANSPORT_SECURITY, hsts.clone());
+    }
     set(headers, header::REFERRER_POLICY, "no-referrer");
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(
@@ -250,7 +404,7 @@ async fn create_room(
         }
         None => {}
     }
-    let base = match base_url(&state.config, &headers) {
+    let base = match base_url(&state.config, &headers, state.config.tls.files().is_some()) {
         Ok(base) => base,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
@@ -277,7 +431,7 @@ async fn create_room(
 }
 
 /// The origin for invitation links: the configured public URL, else the host the request came to.
-fn base_url(config: &Config, headers: &HeaderMap) -> Result<String, &'static str> {
+fn base_url(config: &Config, headers: &HeaderMap, https: bool) -> Result<String, &'static str> {
     if let Some(url) = &config.public_url {
         return Ok(url.trim_end_matches('/').to_owned());
     }
@@ -292,7 +446,8 @@ fn base_url(config: &Config, headers: &HeaderMap) -> Result<String, &'static str
     if !valid {
         return Err("the Host header is not a host name");
     }
-    Ok(format!("http://{host}"))
+    let scheme = if https { "https" } else { "http" };
+    Ok(format!("{scheme}://{host}"))
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -330,7 +485,25 @@ async fn websocket(
 type MetricSeries = (&'static str, &'static str, fn(&sfu::StatsSnapshot) -> u64);
 
 /// Prometheus text format: what each shard holds and has done.
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics.token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !given.is_some_and(|g| secret_eq(g, &token.0)) {
+            let mut refused = refusal(
+                StatusCode::UNAUTHORIZED,
+                "metrics_token_required",
+                "reading /metrics needs the metrics token: Authorization: Bearer <token>",
+            );
+            refused.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"metrics\""),
+            );
+            return refused;
+        }
+    }
     let mut text = String::new();
     let _ = writeln!(text, "# TYPE classroom_classes gauge");
     let _ = writeln!(text, "classroom_classes {}", state.rooms.len());
@@ -339,6 +512,12 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
         text,
         "classroom_participants {}",
         state.rooms.participant_count()
+    );
+    let _ = writeln!(text, "# TYPE classroom_log_suppressed_total counter");
+    let _ = writeln!(
+        text,
+        "classroom_log_suppressed_total {}",
+        crate::log_limit::suppressed_total()
     );
     let stats = state.media.stats();
     let series: [MetricSeries; 11] = [

@@ -53,15 +53,21 @@ export const harness = {
   opened: [],
   closed: [],
   serverLog: [],
+  /** The plain-HTTP redirect listener's URL when the server was started with one (HTTPS tests). */
+  redirectUrl: null,
 };
 
 let server = null;
+/** Flags every start of the server gets (e.g. HTTPS certificate files). */
+let serverFlags = [];
 
 /**
  * Registers the before/after hooks that start and stop the server and the browser;
- * `chromiumArgs` are added to the browser's (e.g. a sound file for the fake microphone).
+ * `chromiumArgs` are added to the browser's (e.g. a sound file for the fake microphone), and
+ * `serverArgs` to the server's (e.g. TLS certificate files).
  */
-export function useHarness({ chromiumArgs = [] } = {}) {
+export function useHarness({ chromiumArgs = [], serverArgs = [] } = {}) {
+  serverFlags = serverArgs;
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     await startServer();
@@ -83,19 +89,21 @@ export function useHarness({ chromiumArgs = [] } = {}) {
 
 function startServer(http = '127.0.0.1:0') {
   return new Promise((resolve, reject) => {
-    const child = spawn(SERVER_BIN, ['--http', http, '--udp-port-base', '0'], {
+    const child = spawn(SERVER_BIN, ['--http', http, '--udp-port-base', '0', ...serverFlags], {
       cwd: REPO,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     server = child;
     const timer = setTimeout(() => {
-      reject(new Error(`the server printed no "listening on http://…" within ${SERVER_START_TIMEOUT_MS} ms`));
+      reject(new Error(`the server printed no "listening on http(s)://…" within ${SERVER_START_TIMEOUT_MS} ms`));
     }, SERVER_START_TIMEOUT_MS);
     const onLine = (stream) => (line) => {
       // eslint-disable-next-line no-control-regex
       const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
       harness.serverLog.push(`[server ${stream}] ${plain}`);
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(plain);
+      const redirect = /redirecting (http:\/\/127\.0\.0\.1:\d+) to https/.exec(plain);
+      if (redirect) harness.redirectUrl = redirect[1];
+      const match = /listening on (https?:\/\/127\.0\.0\.1:\d+)/.exec(plain);
       if (match && (harness.baseUrl === null || harness.baseUrl === match[1])) {
         harness.baseUrl = match[1];
         clearTimeout(timer);

@@ -6,6 +6,7 @@
 pub mod jwt;
 pub mod metrics;
 pub mod peer;
+pub mod tls;
 
 use std::time::Duration;
 
