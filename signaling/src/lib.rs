@@ -8,6 +8,7 @@ pub mod config;
 pub mod limits;
 pub mod media_link;
 pub mod names;
+pub mod offer_check;
 pub mod protocol;
 pub mod rooms;
 pub mod server;

@@ -32,6 +32,18 @@ pub struct LimitsSection {
     pub max_message_bytes: usize,
     /// Most classes on this node; `POST /api/rooms` answers 503 beyond.
     pub max_rooms: usize,
+    /// Largest SDP offer or answer a client may send, in bytes (`sdp_too_large` beyond).
+    pub max_sdp_bytes: usize,
+    /// SDP offers one participant may send a minute, sustained (`offer_rate_limited` beyond).
+    pub offers_per_minute: u32,
+    /// Offers one participant may send at once above that rate.
+    pub offer_burst: u32,
+    /// Microphone tracks one participant may send (`too_many_tracks` beyond).
+    pub max_mic_tracks: usize,
+    /// Camera tracks one participant may send.
+    pub max_camera_tracks: usize,
+    /// Screen-share tracks one participant may send.
+    pub max_screen_tracks: usize,
 }
 
 impl Default for LimitsSection {
@@ -41,6 +53,15 @@ impl Default for LimitsSection {
             message_burst: 50,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_rooms: 1000,
+            // A class of 30 in Chromium re-offers about 60 m-lines: some 40 KiB.
+            max_sdp_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            // A real client offers when it joins, shares or stops its screen, and restarts ICE:
+            // a few a minute. 19 a second kept a shard busy before offers were parsed off it.
+            offers_per_minute: 20,
+            offer_burst: 10,
+            max_mic_tracks: 1,
+            max_camera_tracks: 1,
+            max_screen_tracks: 1,
         }
     }
 }
@@ -58,7 +79,35 @@ impl LimitsSection {
         if self.max_rooms == 0 {
             return Err("limits: max_rooms must be at least 1".into());
         }
+        if !(4 * 1024..=16 * 1024 * 1024).contains(&self.max_sdp_bytes) {
+            return Err("limits: max_sdp_bytes must be between 4096 and 16777216".into());
+        }
+        if self.offers_per_minute == 0 || self.offer_burst == 0 {
+            return Err("limits: offers_per_minute and offer_burst must be at least 1".into());
+        }
+        // More than a handful per source buys nothing a class needs, and each sending m-line is a
+        // track forwarded to everyone: keep a typo from inviting floods.
+        let tracks = [
+            self.max_mic_tracks,
+            self.max_camera_tracks,
+            self.max_screen_tracks,
+        ];
+        if tracks.iter().any(|n| *n > 4) {
+            return Err(
+                "limits: max_mic_tracks, max_camera_tracks and max_screen_tracks are at most 4"
+                    .into(),
+            );
+        }
         Ok(())
+    }
+
+    /// Tracks of `source` one participant may send.
+    pub fn tracks_of(&self, source: sfu::TrackSource) -> usize {
+        match source {
+            sfu::TrackSource::Mic => self.max_mic_tracks,
+            sfu::TrackSource::Camera => self.max_camera_tracks,
+            sfu::TrackSource::Screen => self.max_screen_tracks,
+        }
     }
 
     /// The error for a message over the rate (`closing`: the last one, the session ends).
