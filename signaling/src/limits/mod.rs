@@ -57,8 +57,8 @@ impl Default for LimitsSection {
             max_sdp_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             // A real client offers when it joins, shares or stops its screen, and restarts ICE:
             // a few a minute. 19 a second kept a shard busy before offers were parsed off it.
-            offers_per_minute: 20,
-            offer_burst: 10,
+            offers_per_minute: 12,
+            offer_burst: 5,
             max_mic_tracks: 1,
             max_camera_tracks: 1,
             max_screen_tracks: 1,
