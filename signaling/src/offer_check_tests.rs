@@ -61,7 +61,9 @@ fn a_second_sending_track_of_a_source_is_too_many() {
     let (config, mut gate, now) = pupil_gate();
     let pupil = Some(Role::Pupil);
     let two_mics = sdp(&[("audio", "sendonly"), ("audio", "sendrecv")]);
-    let error = gate.offer(&config, pupil, &two_mics, &[], now).unwrap_err();
+    let error = gate
+        .offer(&config, pupil, &two_mics, &[], now)
+        .expect_err("refused");
     assert_eq!(error.code, ErrorCode::TooManyTracks);
     assert!(error.message.contains("2 microphone"), "{}", error.message);
     // Two cameras, declared or not.
@@ -130,7 +132,7 @@ fn an_sdp_over_the_size_limit_is_refused_before_it_is_read() {
     offer.push_str(&"a=x-padding\r\n".repeat(400));
     let error = gate
         .offer(&config, Some(Role::Pupil), &offer, &[], now)
-        .unwrap_err();
+        .expect_err("refused");
     assert_eq!(error.code, ErrorCode::SdpTooLarge);
     assert!(error.message.contains("4096"), "{}", error.message);
     assert_eq!(
@@ -169,7 +171,9 @@ fn offers_beyond_the_burst_wait_for_the_rate() {
     for _ in 0..burst {
         assert!(gate.offer(&config, pupil, &offer, &[], start).is_ok());
     }
-    let error = gate.offer(&config, pupil, &offer, &[], start).unwrap_err();
+    let error = gate
+        .offer(&config, pupil, &offer, &[], start)
+        .expect_err("refused");
     assert_eq!(error.code, ErrorCode::OfferRateLimited);
     // Refused offers count too: a flood of garbage costs tokens like anything else.
     let interval = Duration::from_secs(60) / config.limits.offers_per_minute;
@@ -223,7 +227,9 @@ fn an_observer_cannot_publish_through_an_offer_or_an_answer() {
     assert!(gate.offer(&config, observer, &receiving, &[], now).is_ok());
     assert!(gate.answer(&config, observer, &receiving).is_ok());
     let sending = sdp(&[("audio", "recvonly"), ("video", "sendrecv")]);
-    let error = gate.answer(&config, observer, &sending).unwrap_err();
+    let error = gate
+        .answer(&config, observer, &sending)
+        .expect_err("refused");
     assert_eq!(error.code, ErrorCode::BadSdp);
     assert!(error.message.contains("observer"), "{}", error.message);
     assert_eq!(
@@ -239,8 +245,9 @@ fn unreadable_sdp_gets_a_fixed_message_without_internals() {
     for sdp in garbage {
         for error in [
             gate.offer(&config, Some(Role::Pupil), sdp, &[], now)
-                .unwrap_err(),
-            gate.answer(&config, Some(Role::Pupil), sdp).unwrap_err(),
+                .expect_err("refused"),
+            gate.answer(&config, Some(Role::Pupil), sdp)
+                .expect_err("refused"),
         ] {
             assert_eq!(error.code, ErrorCode::BadSdp);
             assert!(!error.message.contains("0x"), "{}", error.message);
