@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use sfu::core::{Input, Output, ShardCore};
-use sfu::{Command, ParticipantId, RoomId};
+use sfu::{ClientOffer, Command, ParticipantId, RoomId};
 use str0m::media::{Direction, MediaKind};
 use str0m::{Candidate, Rtc};
 
@@ -25,7 +25,7 @@ pub fn idle_core(participants: usize) -> (ShardCore, Instant) {
         let join = Command::Join {
             room: RoomId((i / CLASS) as u64),
             participant: ParticipantId(i as u64 + 1),
-            offer: offer.clone(),
+            offer: ClientOffer::parse(&offer).expect("the watcher offer parses"),
             sources: Vec::new(),
         };
         core.handle_input(now, Input::Command(join));

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use sfu::{Command, MediaEvent, ParticipantId, RoomId};
+use sfu::{ClientAnswer, ClientOffer, Command, MediaEvent, ParticipantId, RoomId};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, MediaKind, Mid, Pt};
@@ -53,7 +53,7 @@ impl Peer {
         let join = Command::Join {
             room,
             participant: id,
-            offer: offer.to_sdp_string(),
+            offer: ClientOffer::parse(&offer.to_sdp_string()).expect("our offer parses"),
             sources: Vec::new(),
         };
         let peer = Peer {
@@ -124,7 +124,7 @@ impl Peer {
                 let sdp = answer.to_sdp_string();
                 return Some(Command::Answer {
                     participant: id,
-                    sdp,
+                    answer: ClientAnswer::parse(&sdp).expect("our answer parses"),
                 });
             }
             MediaEvent::TrackAdded { .. } => self.tracks_announced += 1,

@@ -1,17 +1,23 @@
 //! What the control plane asks of a shard, and what a shard tells the control plane back.
 
+use str0m::change::{SdpAnswer, SdpOffer};
+
+use crate::core::offers_usable_codec;
 use crate::ids::{ParticipantId, RoomId};
 
 pub use crate::core::layers::Layer;
 
 /// A request from the control plane (signalling) to the shard that holds the room.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Offers and answers arrive parsed ([`ClientOffer`], [`ClientAnswer`]): parsing a large SDP costs
+/// milliseconds, and the shard thread forwards every class on it, so the sender parses.
+#[derive(Debug, PartialEq, Eq)]
 pub enum Command {
     /// The participant's first SDP offer: creates its WebRTC session in `room`.
     Join {
         room: RoomId,
         participant: ParticipantId,
-        offer: String,
+        offer: ClientOffer,
         /// What each of its m-lines (by mid) carries, as the client declares it; see
         /// [`TrackSource::undeclared`] for the rest.
         sources: Vec<(String, TrackSource)>,
@@ -19,14 +25,14 @@ pub enum Command {
     /// A later offer from the participant (it publishes something new).
     Offer {
         participant: ParticipantId,
-        sdp: String,
+        offer: ClientOffer,
         /// As in `Join`; replaces the earlier declaration.
         sources: Vec<(String, TrackSource)>,
     },
     /// The participant's answer to the shard's last offer.
     Answer {
         participant: ParticipantId,
-        sdp: String,
+        answer: ClientAnswer,
     },
     /// The participant leaves: everything it held is freed and others stop receiving it.
     Leave { participant: ParticipantId },
@@ -58,6 +64,51 @@ impl Command {
             Command::SetPreferredLayer { subscriber, .. } => *subscriber,
         }
     }
+}
+
+/// A client's SDP offer, parsed and checked to name a codec the shard speaks. Made off the shard
+/// thread, by whoever sends the [`Command`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct ClientOffer(SdpOffer);
+
+impl ClientOffer {
+    /// Parses `sdp`. Refused as [`SdpProblem::Unreadable`] when str0m cannot read it, or
+    /// [`Rejection::NoUsableCodec`] when no audio or video m-line has a codec we forward.
+    pub fn parse(sdp: &str) -> Result<Self, Rejection> {
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| unreadable(&e))?;
+        if !offers_usable_codec(sdp) {
+            return Err(Rejection::NoUsableCodec);
+        }
+        Ok(ClientOffer(offer))
+    }
+
+    pub(crate) fn into_inner(self) -> SdpOffer {
+        self.0
+    }
+}
+
+/// A client's SDP answer to the shard's offer, parsed off the shard thread.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ClientAnswer(SdpAnswer);
+
+impl ClientAnswer {
+    /// Parses `sdp`; refused as [`SdpProblem::Unreadable`] when str0m cannot read it.
+    pub fn parse(sdp: &str) -> Result<Self, Rejection> {
+        SdpAnswer::from_sdp_string(sdp)
+            .map(ClientAnswer)
+            .map_err(|e| unreadable(&e))
+    }
+
+    pub(crate) fn into_inner(self) -> SdpAnswer {
+        self.0
+    }
+}
+
+/// str0m's parse error quotes the parser's internals (heap addresses among them): it goes to the
+/// debug log, and the client gets a fixed sentence.
+fn unreadable(error: &str0m::error::SdpError) -> Rejection {
+    tracing::debug!(%error, "unreadable SDP");
+    Rejection::BadSdp(SdpProblem::Unreadable)
 }
 
 /// Audio or video, as the control plane names a track.
@@ -151,7 +202,7 @@ pub enum MediaEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rejection {
     /// The SDP did not parse or did not fit the negotiation state.
-    BadSdp(String),
+    BadSdp(SdpProblem),
     /// The offer's audio/video has no codec the server speaks.
     NoUsableCodec,
     /// The client's offer crossed the shard's own outstanding offer.
@@ -162,4 +213,36 @@ pub enum Rejection {
     AlreadyJoined,
     /// `Offer`/`Answer` for a participant without a session.
     NotJoined,
+    /// The shard's configured public address is not a usable ICE candidate: no session can start
+    /// until an administrator fixes it.
+    NoServerAddress,
+}
+
+/// What was wrong with an SDP, in words fixed here: never str0m's text, which quotes parser
+/// internals (heap addresses) and is no help to a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdpProblem {
+    /// Not SDP that WebRTC can use (syntax, or a missing `a=mid`, ICE credentials, fingerprint).
+    Unreadable,
+    /// A well-formed offer that does not fit the session (m-lines removed, reordered or changed
+    /// in kind, or an unusable transport).
+    OfferDoesNotFit,
+    /// The answer does not match the shard's offer; the media session ended.
+    AnswerDoesNotFit,
+}
+
+impl std::fmt::Display for SdpProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SdpProblem::Unreadable => {
+                "it is not SDP a WebRTC session can use (each m-line needs a=mid, ICE credentials and a DTLS fingerprint)"
+            }
+            SdpProblem::OfferDoesNotFit => {
+                "the offer does not fit the media session (keep every m-line, in order and of its kind)"
+            }
+            SdpProblem::AnswerDoesNotFit => {
+                "the answer does not match the server's offer; the media session ended, join the media again"
+            }
+        })
+    }
 }

@@ -15,7 +15,10 @@ pub mod send_batch;
 pub mod shard;
 pub mod stats;
 
-pub use command::{Command, Layer, MediaEvent, PublishRights, Rejection, TrackKind, TrackSource};
+pub use command::{
+    ClientAnswer, ClientOffer, Command, Layer, MediaEvent, PublishRights, Rejection, SdpProblem,
+    TrackKind, TrackSource,
+};
 pub use ids::{ParticipantId, RoomId};
 pub use plane::{MediaConfig, MediaPlane};
 pub use shard::{EventSink, Shard};

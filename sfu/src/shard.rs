@@ -33,6 +33,10 @@ const RECV_BUFFER: usize = 2048;
 const SOCKET_BUFFER: usize = 4 << 20;
 /// Most datagrams read before the shard sends what they caused.
 const RECV_BURST: usize = 64;
+/// Most offers and answers applied between two reads of the socket. Applying one costs about a
+/// millisecond per ten m-lines; a queue of them (ten pupils' bursts) applied at once held every
+/// class on the shard for hundreds of ms. Other commands are cheap and all taken.
+const SDP_PER_TURN: usize = 2;
 /// How often the shared stats are refreshed.
 const STATS_EVERY: Duration = Duration::from_millis(250);
 
@@ -211,13 +215,20 @@ impl ShardLoop {
         }
         let mut buf = vec![0u8; RECV_BUFFER];
         loop {
-            if !self.take_requests() {
+            let Some(more_waiting) = self.take_requests() else {
                 return;
-            }
+            };
             let deadline = self.flush();
             self.note_hold_times();
             self.publish_stats();
-            if !self.wait_readable(deadline) {
+            // Commands left waiting are taken on the next turn, after the datagrams that came
+            // meanwhile: do not sleep on them.
+            let wake = if more_waiting {
+                Instant::now()
+            } else {
+                deadline
+            };
+            if !self.wait_readable(wake) {
                 return;
             }
             self.read_burst(&mut buf);
@@ -276,13 +287,24 @@ impl ShardLoop {
         }
     }
 
-    /// Feeds queued commands to the core. Returns false on shutdown.
-    fn take_requests(&mut self) -> bool {
+    /// Feeds queued commands to the core, at most [`SDP_PER_TURN`] negotiations of them.
+    /// Returns whether commands are left waiting, or `None` on shutdown.
+    fn take_requests(&mut self) -> Option<bool> {
+        let mut negotiations = 0;
         loop {
+            if negotiations == SDP_PER_TURN {
+                return Some(!self.inbox.is_empty());
+            }
             match self.inbox.try_recv() {
                 Ok(Request::Command(command, sink)) => {
                     let participant = command.participant();
                     let leaving = matches!(command, Command::Leave { .. });
+                    if matches!(
+                        command,
+                        Command::Join { .. } | Command::Offer { .. } | Command::Answer { .. }
+                    ) {
+                        negotiations += 1;
+                    }
                     if let Some(sink) = sink {
                         self.sinks.insert(participant, sink);
                     }
@@ -292,8 +314,8 @@ impl ShardLoop {
                         self.sinks.remove(&participant);
                     }
                 }
-                Ok(Request::Shutdown) | Err(TryRecvError::Disconnected) => return false,
-                Err(TryRecvError::Empty) => return true,
+                Ok(Request::Shutdown) | Err(TryRecvError::Disconnected) => return None,
+                Err(TryRecvError::Empty) => return Some(false),
             }
         }
     }

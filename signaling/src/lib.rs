@@ -10,6 +10,7 @@ pub mod listener;
 pub mod log_limit;
 pub mod media_link;
 pub mod names;
+pub mod offer_check;
 pub mod protocol;
 pub mod rooms;
 pub mod server;

@@ -13,7 +13,6 @@ use sfu::{Command, MediaEvent, Rejection, TrackSource};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::{oneshot, watch};
 
-use crate::auth::receive_only::offer_publishes;
 use crate::class::Action;
 use crate::limits::connections::ConnectionSlot;
 use crate::limits::outbox::{outbox, Outbox, OutboxReceiver};
@@ -21,8 +20,9 @@ use crate::limits::{
     RateLimiter, Verdict, FLOOD_CLOSE_CODE, JOIN_DEADLINE_CLOSE_CODE, TOO_SLOW_CLOSE_CODE,
 };
 use crate::media_link::Media;
+use crate::offer_check::OfferGate;
 use crate::protocol::{
-    parse_client_message, ByeReason, ClientMessage, ErrorCode, ProtocolError, Role, ServerMessage,
+    parse_client_message, ByeReason, ClientMessage, ErrorCode, ProtocolError, ServerMessage,
     SettingsPatch, Source, TrackKind, PROTOCOL_VERSION,
 };
 use crate::rooms::{media_down, Entered, Newcomer, Resumption};
@@ -54,6 +54,7 @@ pub async fn run(
     let (media_tx, media_rx) = unbounded_channel();
     let mut session = Session {
         limiter: state.config.limits.rate_limiter(Instant::now()),
+        offers: OfferGate::new(&state.config, Instant::now()),
         state: state.clone(),
         out: out_tx,
         media_tx,
@@ -72,6 +73,8 @@ struct Session {
     entered: Option<Entered>,
     /// Messages per second from this client.
     limiter: RateLimiter,
+    /// Offers a minute, and the checks on each SDP before a shard sees it.
+    offers: OfferGate,
 }
 
 /// Counts the node's running sessions, so shutdown can wait for their goodbyes.
@@ -283,9 +286,14 @@ impl Session {
                 let Some(entered) = &self.entered else {
                     return self.not_joined();
                 };
+                let role = entered.room.role(entered.id);
+                let answer = match self.offers.answer(&self.state.config, role, &sdp) {
+                    Ok(answer) => answer,
+                    Err(e) => return self.error(e),
+                };
                 let command = Command::Answer {
                     participant: entered.id,
-                    sdp,
+                    answer,
                 };
                 self.send_to_shard(command)
             }
@@ -412,12 +420,6 @@ impl Session {
         let Some(entered) = &self.entered else {
             return self.not_joined();
         };
-        if entered.room.role(entered.id) == Some(Role::Observer) && offer_publishes(&sdp) {
-            return self.error(ProtocolError::new(
-                ErrorCode::BadSdp,
-                "an observer only receives: offer every m-line as inactive or recvonly",
-            ));
-        }
         if sources.len() > MAX_SOURCES || sources.keys().any(|m| m.chars().count() > MAX_MID_CHARS)
         {
             return self.error(ProtocolError::new(
@@ -429,18 +431,27 @@ impl Session {
             .into_iter()
             .map(|(mid, source)| (mid, track_source(source)))
             .collect();
+        let role = entered.room.role(entered.id);
+        let config = &self.state.config;
+        let offer = match self
+            .offers
+            .offer(config, role, &sdp, &sources, Instant::now())
+        {
+            Ok(offer) => offer,
+            Err(e) => return self.error(e),
+        };
         let id = entered.id;
         if entered.link.media() != Media::None {
             return self.send_to_shard(Command::Offer {
                 participant: id,
-                sdp,
+                offer,
                 sources,
             });
         }
         let join = Command::Join {
             room: entered.room.key,
             participant: id,
-            offer: sdp,
+            offer,
             sources,
         };
         match entered
@@ -516,7 +527,10 @@ impl Session {
     }
 
     fn rejection(&mut self, why: Rejection) -> ProtocolError {
-        let offer_refused = matches!(why, Rejection::BadSdp(_) | Rejection::NoUsableCodec);
+        let offer_refused = matches!(
+            why,
+            Rejection::BadSdp(_) | Rejection::NoUsableCodec | Rejection::NoServerAddress
+        );
         if let Some(entered) = &self.entered {
             if offer_refused && entered.link.media() == Media::Starting {
                 // The shard refused the first offer and holds no session: the next offer must
@@ -525,8 +539,8 @@ impl Session {
             }
         }
         match why {
-            Rejection::BadSdp(detail) => {
-                ProtocolError::new(ErrorCode::BadSdp, format!("the SDP was refused: {detail}"))
+            Rejection::BadSdp(problem) => {
+                ProtocolError::new(ErrorCode::BadSdp, format!("the SDP was refused: {problem}"))
             }
             Rejection::NoUsableCodec => ProtocolError::new(
                 ErrorCode::NoUsableCodec,
@@ -547,6 +561,10 @@ impl Session {
             Rejection::AlreadyJoined => ProtocolError::new(
                 ErrorCode::AlreadyJoined,
                 "this participant already has a media session",
+            ),
+            Rejection::NoServerAddress => ProtocolError::new(
+                ErrorCode::ServerError,
+                "the media server has no usable address; tell the administrator",
             ),
         }
     }

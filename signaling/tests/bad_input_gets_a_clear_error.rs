@@ -156,7 +156,10 @@ async fn unusable_sdp_is_refused_and_a_good_offer_still_works_after() {
         .await;
     let answer = client.expect_type("answer").await;
     assert!(answer["sdp"].as_str().is_some_and(|s| s.starts_with("v=0")));
-    client.send(json!({"type": "answer", "sdp": "v=0"})).await;
+    // Well-formed SDP (garbage is refused as bad_sdp before anything looks for an offer).
+    client
+        .send(json!({"type": "answer", "sdp": valid_offer()}))
+        .await;
     client.expect_error("unexpected_answer").await;
     still_alive(&mut client).await;
 }

@@ -18,6 +18,14 @@ import { Reconnector } from './reconnect.js';
 const LEAVE_TIMEOUT_MS = 3000;
 // Errors that mean this link will not work however often it is retried.
 const LINK_ERRORS = new Set(['bad_token', 'token_expired', 'no_such_room', 'barred']);
+// Errors that refuse our offer: the pending offer is rolled back (the session goes on as it was).
+const OFFER_REFUSED_CODES = new Set([
+  'bad_sdp',
+  'no_usable_codec',
+  'sdp_too_large',
+  'too_many_tracks',
+  'offer_rate_limited',
+]);
 /** How long a shown speaker highlight lasts without a new `active_speaker`. */
 const SPEAKER_HIGHLIGHT_MS = 2500;
 // Errors that point at a bug on one side; logged, not shown.
@@ -557,7 +565,7 @@ function onServerError({ code, message }) {
   } else if (FATAL_ERROR_CODES.has(code)) {
     const linkBroken = LINK_ERRORS.has(code);
     endSession('error', text, { rejoin: !linkBroken, home: linkBroken });
-  } else if (code === 'bad_sdp' || code === 'no_usable_codec') {
+  } else if (OFFER_REFUSED_CODES.has(code)) {
     session?.handleOfferRefused();
     showNotice(text);
   } else if (QUIET_ERRORS.has(code)) {

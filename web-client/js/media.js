@@ -273,7 +273,7 @@ export class MediaSession extends EventTarget {
     });
   }
 
-  /** Server `error` `bad_sdp` / `no_usable_codec`: if our offer is pending, it was refused. */
+  /** Server `error` refusing an offer (`bad_sdp`, `too_many_tracks`, ...): if ours is pending, it was refused. */
   handleOfferRefused() {
     this.#enqueue('offer refused', async () => {
       if (this.pc.signalingState !== 'have-local-offer') return;

@@ -2,14 +2,16 @@
 //! preferences.
 
 use rand::distr::{Alphanumeric, SampleString};
-use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::{MediaKind, Mid};
 use str0m::{Candidate, IceCreds};
 
 use super::layers::{AtMostPreferred, LayerPolicy};
 use super::participant::Participant;
-use super::{codecs, offers_usable_codec, Output, ShardCore};
-use crate::command::{Command, Layer, MediaEvent, PublishRights, Rejection, TrackSource};
+use super::{codecs, Output, ShardCore};
+use crate::command::{
+    ClientAnswer, ClientOffer, Command, Layer, MediaEvent, PublishRights, Rejection, SdpProblem,
+    TrackSource,
+};
 use crate::ids::{ParticipantId, RoomId};
 
 /// Most m-lines a client may declare a source for (a session has a handful).
@@ -23,13 +25,16 @@ impl ShardCore {
                 participant,
                 offer,
                 sources,
-            } => self.join(room, participant, &offer, &sources),
+            } => self.join(room, participant, offer, &sources),
             Command::Offer {
                 participant,
-                sdp,
+                offer,
                 sources,
-            } => self.renegotiate(participant, &sdp, &sources),
-            Command::Answer { participant, sdp } => self.accept_answer(participant, &sdp),
+            } => self.renegotiate(participant, offer, &sources),
+            Command::Answer {
+                participant,
+                answer,
+            } => self.accept_answer(participant, answer),
             Command::Leave { participant } => self.remove(participant, false),
             Command::SetRights {
                 participant,
@@ -52,16 +57,12 @@ impl ShardCore {
         &mut self,
         room: RoomId,
         id: ParticipantId,
-        offer_sdp: &str,
+        offer: ClientOffer,
         sources: &[(String, TrackSource)],
     ) {
         if self.participants.contains_key(&id) {
             return self.reject(id, Rejection::AlreadyJoined);
         }
-        let offer = match parse_offer(offer_sdp) {
-            Ok(offer) => offer,
-            Err(why) => return self.reject(id, why),
-        };
         let ufrag = self.fresh_ufrag();
         let pass = Alphanumeric.sample_string(&mut rand::rng(), 24);
         let creds = IceCreds {
@@ -81,12 +82,12 @@ impl ShardCore {
             }
             Err(e) => {
                 tracing::error!(error = %e, "the configured public address is not a usable ICE candidate");
-                return self.reject(id, Rejection::BadSdp("server has no usable address".into()));
+                return self.reject(id, Rejection::NoServerAddress);
             }
         }
-        let answer = match rtc.sdp_api().accept_offer(offer) {
+        let answer = match rtc.sdp_api().accept_offer(offer.into_inner()) {
             Ok(answer) => answer,
-            Err(e) => return self.reject(id, Rejection::BadSdp(e.to_string())),
+            Err(e) => return self.refuse_offer(id, &e),
         };
         self.demux.insert_ufrag(&ufrag, &pass, id);
         let mut participant = Participant::new(room, rtc, self.now, self.connect_timeout);
@@ -119,18 +120,19 @@ impl ShardCore {
         self.mark_dirty(id);
     }
 
-    fn renegotiate(&mut self, id: ParticipantId, sdp: &str, sources: &[(String, TrackSource)]) {
+    fn renegotiate(
+        &mut self,
+        id: ParticipantId,
+        offer: ClientOffer,
+        sources: &[(String, TrackSource)],
+    ) {
         let Some(participant) = self.participants.get_mut(&id) else {
             return self.reject(id, Rejection::NotJoined);
         };
         if participant.pending_offer.is_some() {
             return self.reject(id, Rejection::RenegotiationBusy);
         }
-        let offer = match parse_offer(sdp) {
-            Ok(offer) => offer,
-            Err(why) => return self.reject(id, why),
-        };
-        match participant.rtc.sdp_api().accept_offer(offer) {
+        match participant.rtc.sdp_api().accept_offer(offer.into_inner()) {
             Ok(answer) => {
                 // An offer with new ICE credentials restarts ICE, and str0m (as an ICE-lite
                 // answerer) then picks new local credentials of its own: the demux must route
@@ -150,33 +152,30 @@ impl ShardCore {
                     .push_back(Output::Event(id, MediaEvent::Answer { sdp }));
                 self.mark_dirty(id);
             }
-            Err(e) => self.reject(id, Rejection::BadSdp(e.to_string())),
+            Err(e) => self.refuse_offer(id, &e),
         }
     }
 
-    fn accept_answer(&mut self, id: ParticipantId, sdp: &str) {
+    /// str0m's reason goes to the debug log only: its text is internals, no help to a client.
+    fn refuse_offer(&mut self, id: ParticipantId, error: &str0m::RtcError) {
+        tracing::debug!(participant = %id, %error, "offer refused");
+        self.reject(id, Rejection::BadSdp(SdpProblem::OfferDoesNotFit));
+    }
+
+    fn accept_answer(&mut self, id: ParticipantId, answer: ClientAnswer) {
         let Some(participant) = self.participants.get_mut(&id) else {
             return self.reject(id, Rejection::NotJoined);
         };
         let Some(pending) = participant.pending_offer.take() else {
             return self.reject(id, Rejection::UnexpectedAnswer);
         };
-        let answer = match SdpAnswer::from_sdp_string(sdp) {
-            Ok(answer) => answer,
-            Err(e) => {
-                // Nothing was applied: the offer stays outstanding for a corrected answer.
-                participant.pending_offer = Some(pending);
-                return self.reject(id, Rejection::BadSdp(e.to_string()));
-            }
-        };
-        if let Err(e) = participant.rtc.sdp_api().accept_answer(pending, answer) {
+        let answer = answer.into_inner();
+        if let Err(error) = participant.rtc.sdp_api().accept_answer(pending, answer) {
             // str0m has applied part of our offer and dropped the rest: the session no longer
             // matches what either side believes, so it ends (the client may join again).
+            tracing::debug!(participant = %id, %error, "answer refused");
             participant.rtc.disconnect();
-            self.reject(
-                id,
-                Rejection::BadSdp(format!("{e}; the media session ends")),
-            );
+            self.reject(id, Rejection::BadSdp(SdpProblem::AnswerDoesNotFit));
             self.mark_dirty(id);
             return;
         }
@@ -314,12 +313,4 @@ fn declared_sources(sources: &[(String, TrackSource)]) -> Vec<(Mid, TrackSource)
         .take(MAX_DECLARED_SOURCES)
         .map(|(mid, source)| (Mid::from(mid.as_str()), *source))
         .collect()
-}
-
-fn parse_offer(sdp: &str) -> Result<SdpOffer, Rejection> {
-    let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| Rejection::BadSdp(e.to_string()))?;
-    if !offers_usable_codec(sdp) {
-        return Err(Rejection::NoUsableCodec);
-    }
-    Ok(offer)
 }

@@ -225,7 +225,7 @@ impl Net {
         self.commands.push_back(Command::Join {
             room: RoomId(room),
             participant: id,
-            offer: offer.to_sdp_string(),
+            offer: sfu::ClientOffer::parse(&offer.to_sdp_string()).expect("client offer parses"),
             sources: self
                 .video_source
                 .map(|source| (video_mid.to_string(), source))

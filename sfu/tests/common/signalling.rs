@@ -1,7 +1,7 @@
 //! The signalling side of the simulated clients: what a browser's code does with the core's
 //! offers and answers, and the renegotiations a client starts itself.
 
-use sfu::{Command, MediaEvent, ParticipantId};
+use sfu::{ClientAnswer, ClientOffer, Command, MediaEvent, ParticipantId};
 use str0m::change::{SdpAnswer, SdpApi, SdpOffer};
 use str0m::media::Mid;
 
@@ -20,7 +20,7 @@ impl Net {
         let participant = client.id;
         self.command(Command::Offer {
             participant,
-            sdp: offer.to_sdp_string(),
+            offer: ClientOffer::parse(&offer.to_sdp_string()).expect("client offer parses"),
             sources: Vec::new(),
         });
         result
@@ -97,7 +97,7 @@ impl Net {
         let participant = client.id;
         self.commands.push_back(Command::Answer {
             participant,
-            sdp: answer.to_sdp_string(),
+            answer: ClientAnswer::parse(&answer.to_sdp_string()).expect("client answer parses"),
         });
     }
 }

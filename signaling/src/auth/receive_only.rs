@@ -1,31 +1,15 @@
-//! Receive-only roles: an observer's offer may not publish anything.
+//! Receive-only roles: an observer's SDP may not publish anything, in an offer or in an answer
+//! (an answer can turn an m-line the server offered into one that sends).
 //!
 //! Checked on the SDP the client sends, failing closed: every media section must say `inactive`
 //! or `recvonly` (itself or at session level), because a section with no direction attribute is
 //! `sendrecv` by default (RFC 8866 §6.7).
 
-/// True when some media section of `sdp` would send media to the server.
-pub fn offer_publishes(sdp: &str) -> bool {
-    let mut session_direction = None;
-    let mut sections: Vec<Option<&str>> = Vec::new();
-    for line in sdp.lines().map(str::trim_end) {
-        if line.starts_with("m=") {
-            sections.push(None);
-            continue;
-        }
-        let direction = match line {
-            "a=sendrecv" | "a=sendonly" | "a=recvonly" | "a=inactive" => &line[2..],
-            _ => continue,
-        };
-        match sections.last_mut() {
-            Some(section) => *section = Some(direction),
-            None => session_direction = Some(direction),
-        }
-    }
-    sections.iter().any(|section| {
-        let direction = section.or(session_direction).unwrap_or("sendrecv");
-        !matches!(direction, "inactive" | "recvonly")
-    })
+use crate::offer_check::sections;
+
+/// True when some media section of `sdp` (an offer or an answer) would send media to the server.
+pub fn publishes(sdp: &str) -> bool {
+    sections(sdp).iter().any(|section| section.sends)
 }
 
 #[cfg(test)]
@@ -37,15 +21,21 @@ mod tests {
         let offer = |a: &str, v: &str| {
             format!("v=0\r\ns=-\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n{a}\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n{v}\r\n")
         };
-        assert!(!offer_publishes(&offer("a=inactive", "a=recvonly")));
-        assert!(offer_publishes(&offer("a=inactive", "a=sendonly")));
-        assert!(offer_publishes(&offer("a=sendrecv", "a=inactive")));
+        assert!(!publishes(&offer("a=inactive", "a=recvonly")));
+        assert!(publishes(&offer("a=inactive", "a=sendonly")));
+        assert!(publishes(&offer("a=sendrecv", "a=inactive")));
         assert!(
-            offer_publishes(&offer("a=mid:0", "a=inactive")),
+            publishes(&offer("a=mid:0", "a=inactive")),
             "no direction: sendrecv"
         );
         let session_level = "v=0\r\na=inactive\r\nm=audio 9 RTP/SAVPF 111\r\na=mid:0\r\n";
-        assert!(!offer_publishes(session_level));
-        assert!(!offer_publishes("v=0\r\n"), "no media at all");
+        assert!(!publishes(session_level));
+        // str0m reads the first direction; a second one that sends still counts.
+        assert!(publishes(&offer("a=recvonly\r\na=sendonly", "a=inactive")));
+        assert!(
+            publishes(&offer("a=RECVONLY", "a=inactive")),
+            "str0m does not read it: no direction"
+        );
+        assert!(!publishes("v=0\r\n"), "no media at all");
     }
 }

@@ -63,6 +63,18 @@ pub struct LimitsSection {
     /// Most connections from one IPv4 address or IPv6 /64. A school behind one NAT address
     /// shares it: about 2 per pupil online.
     pub max_connections_per_address: usize,
+    /// Largest SDP offer or answer a client may send, in bytes (`sdp_too_large` beyond).
+    pub max_sdp_bytes: usize,
+    /// SDP offers one participant may send a minute, sustained (`offer_rate_limited` beyond).
+    pub offers_per_minute: u32,
+    /// Offers one participant may send at once above that rate.
+    pub offer_burst: u32,
+    /// Microphone tracks one participant may send (`too_many_tracks` beyond).
+    pub max_mic_tracks: usize,
+    /// Camera tracks one participant may send.
+    pub max_camera_tracks: usize,
+    /// Screen-share tracks one participant may send.
+    pub max_screen_tracks: usize,
 }
 
 impl Default for LimitsSection {
@@ -78,6 +90,15 @@ impl Default for LimitsSection {
             http_header_timeout_secs: 20,
             max_connections: 10_000,
             max_connections_per_address: 256,
+            // A class of 30 in Chromium re-offers about 60 m-lines: some 40 KiB.
+            max_sdp_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            // A real client offers when it joins, shares or stops its screen, and restarts ICE:
+            // a few a minute. 19 a second kept a shard busy before offers were parsed off it.
+            offers_per_minute: 12,
+            offer_burst: 5,
+            max_mic_tracks: 1,
+            max_camera_tracks: 1,
+            max_screen_tracks: 1,
         }
     }
 }
@@ -114,6 +135,25 @@ impl LimitsSection {
                 "limits: max_connections and max_connections_per_address must be at least 1".into(),
             );
         }
+        if !(4 * 1024..=16 * 1024 * 1024).contains(&self.max_sdp_bytes) {
+            return Err("limits: max_sdp_bytes must be between 4096 and 16777216".into());
+        }
+        if self.offers_per_minute == 0 || self.offer_burst == 0 {
+            return Err("limits: offers_per_minute and offer_burst must be at least 1".into());
+        }
+        // More than a handful per source buys nothing a class needs, and each sending m-line is a
+        // track forwarded to everyone: keep a typo from inviting floods.
+        let tracks = [
+            self.max_mic_tracks,
+            self.max_camera_tracks,
+            self.max_screen_tracks,
+        ];
+        if tracks.iter().any(|n| *n > 4) {
+            return Err(
+                "limits: max_mic_tracks, max_camera_tracks and max_screen_tracks are at most 4"
+                    .into(),
+            );
+        }
         Ok(())
     }
 
@@ -130,6 +170,15 @@ impl LimitsSection {
     /// How long an HTTP connection may take over a request's headers, or idle between requests.
     pub fn http_header_timeout(&self) -> Duration {
         Duration::from_secs(self.http_header_timeout_secs)
+    }
+
+    /// Tracks of `source` one participant may send.
+    pub fn tracks_of(&self, source: sfu::TrackSource) -> usize {
+        match source {
+            sfu::TrackSource::Mic => self.max_mic_tracks,
+            sfu::TrackSource::Camera => self.max_camera_tracks,
+            sfu::TrackSource::Screen => self.max_screen_tracks,
+        }
     }
 
     /// The error for a message over the rate (`closing`: the last one, the session ends).

@@ -23,6 +23,14 @@ impl TokenBucket {
         }
     }
 
+    /// A full bucket refilled by `per_minute` tokens a minute, for rates below one a second.
+    pub fn per_minute(per_minute: u32, capacity: u32, now: Instant) -> Self {
+        TokenBucket {
+            rate: f64::from(per_minute.max(1)) / 60.0,
+            ..TokenBucket::new(1, capacity, now)
+        }
+    }
+
     /// Takes one token if there is one.
     pub fn try_take(&mut self, now: Instant) -> bool {
         // A clock that went backwards (it cannot with `Instant`, but be safe) adds nothing.

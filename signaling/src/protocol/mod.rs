@@ -350,6 +350,12 @@ pub enum ErrorCode {
     BadResumeToken,
     /// A chat message that is empty, too long, or has control characters.
     BadChat,
+    /// An SDP offer or answer over `limits.max_sdp_bytes`; refused, the media session goes on.
+    SdpTooLarge,
+    /// An SDP that sends more tracks of a source than the limits allow (or has too many m-lines).
+    TooManyTracks,
+    /// Too many offers (`limits.offers_per_minute`); this one was dropped.
+    OfferRateLimited,
 }
 
 impl ErrorCode {
