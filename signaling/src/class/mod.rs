@@ -5,6 +5,7 @@
 //! commands for the media shard. It never touches a socket or the clock, so every rule is tested
 //! here directly; `rooms.rs` only delivers what it returns. On error nothing changes for anyone.
 
+mod action;
 mod chat;
 mod hands;
 mod lobby;
@@ -20,10 +21,11 @@ use std::time::{Duration, Instant};
 use sfu::{Command, ParticipantId};
 
 use crate::protocol::{
-    ByeReason, ErrorCode, GuestPolicy, ParticipantInfo, ProtocolError, Rights, RightsPatch, Role,
-    ServerMessage, Settings, SettingsPatch, VideoQuality,
+    ByeReason, ErrorCode, GuestPolicy, ParticipantInfo, ProtocolError, Rights, Role, ServerMessage,
+    Settings,
 };
 use crate::tokens::random_token;
+pub use action::{Action, MemberAction, Teacher, TeacherAction};
 use chat::ChatLog;
 pub use chat::MAX_CHAT_CHARS;
 use hands::Hands;
@@ -61,40 +63,6 @@ impl Default for ClassConfig {
             grace: Duration::from_secs(30),
         }
     }
-}
-
-/// Something a participant asks of the class (every client message after `join` but the media
-/// negotiation).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    MediaState {
-        audio: bool,
-        video: bool,
-        screen: bool,
-    },
-    RaiseHand,
-    LowerHand(Option<String>),
-    LowerAllHands,
-    Chat(String),
-    Mute(String),
-    MuteAll,
-    CameraOff(String),
-    StopScreen(String),
-    Kick {
-        participant: String,
-        bar: bool,
-    },
-    SetSettings(SettingsPatch),
-    Admit(String),
-    Deny(String),
-    Promote(String),
-    Demote(String),
-    GiveFloor(String),
-    TakeFloor(String),
-    SetRights(String, RightsPatch),
-    EndClass,
-    /// The quality the actor needs of a participant's video (see `viewing.rs`).
-    VideoQuality(String, VideoQuality),
 }
 
 /// What the class wants delivered after a step.
@@ -341,22 +309,45 @@ impl Class {
         let role = member.role;
         let mut out = Outcome::default();
         match action {
-            Action::MediaState {
+            Action::Member(action) => self.member_act(who, role, action, &mut out)?,
+            Action::Teacher(action) => {
+                // The one check for every teacher action: `moderate` only takes the proof.
+                let Some(teacher) = Teacher::check(who, role == Role::Teacher) else {
+                    return Err(ProtocolError::new(
+                        ErrorCode::Forbidden,
+                        format!("only a teacher may {}", action.what()),
+                    ));
+                };
+                self.moderate(teacher, action, now, &mut out)?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn member_act(
+        &mut self,
+        who: ParticipantId,
+        role: Role,
+        action: MemberAction,
+        out: &mut Outcome,
+    ) -> Result<(), ProtocolError> {
+        match action {
+            MemberAction::MediaState {
                 audio,
                 video,
                 screen,
             } => {
-                let rights = member.told_rights;
                 if let Some(m) = self.members.get_mut(&who) {
+                    let rights = m.told_rights;
                     // A client cannot claim a device its rights do not allow: the others' view
                     // follows the server, as the media does.
                     m.audio = audio && rights.mic;
                     m.video = video && rights.camera;
                     m.screen = screen && rights.screen;
                 }
-                self.settle(&mut out, Some(who));
+                self.settle(out, Some(who));
             }
-            Action::RaiseHand => {
+            MemberAction::RaiseHand => {
                 if role != Role::Pupil {
                     return Err(ProtocolError::new(
                         ErrorCode::NotAllowed,
@@ -364,35 +355,20 @@ impl Class {
                     ));
                 }
                 if self.hands.raise(who) {
-                    self.tell_hands(&mut out);
+                    self.tell_hands(out);
                 }
             }
-            Action::LowerHand(target) => {
-                let target = match target {
-                    Some(t) => parse_id(&t)?,
-                    None => who,
-                };
-                if target != who {
-                    self.require_teacher(who, "lower someone else's hand")?;
-                    self.member(target)?;
-                }
-                if self.hands.lower(target) {
-                    self.tell_hands(&mut out);
+            MemberAction::LowerOwnHand => {
+                if self.hands.lower(who) {
+                    self.tell_hands(out);
                 }
             }
-            Action::LowerAllHands => {
-                self.require_teacher(who, "lower every hand")?;
-                if self.hands.clear() {
-                    self.tell_hands(&mut out);
-                }
+            MemberAction::Chat(text) => self.chat(who, &text, out)?,
+            MemberAction::VideoQuality(target, quality) => {
+                self.prefer_quality(who, &target, quality, out)?;
             }
-            Action::Chat(text) => self.chat(who, &text, &mut out)?,
-            Action::VideoQuality(target, quality) => {
-                self.prefer_quality(who, &target, quality, &mut out)?;
-            }
-            other => self.moderate(who, other, now, &mut out)?,
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The participant left for good (`leave`, a server-side close, or a lobby guest gone).
@@ -460,16 +436,6 @@ impl Class {
         self.members
             .get(&id)
             .ok_or_else(|| no_such(&id.to_string()))
-    }
-
-    fn require_teacher(&self, who: ParticipantId, what: &str) -> Result<(), ProtocolError> {
-        match self.members.get(&who) {
-            Some(m) if m.role == Role::Teacher => Ok(()),
-            _ => Err(ProtocolError::new(
-                ErrorCode::Forbidden,
-                format!("only a teacher may {what}"),
-            )),
-        }
     }
 
     /// Whether `id` is in the class (not merely waiting in the lobby).
