@@ -271,10 +271,12 @@ impl Config {
                 "media.public_ip must be an address browsers can reach, not 0.0.0.0 or ::".into(),
             ));
         }
-        if self.max_participants_per_room == 0 {
-            return Err(ConfigError::Invalid(
-                "max_participants_per_room must be at least 1".into(),
-            ));
+        if self.max_participants_per_room <= self.limits.teacher_seats {
+            return Err(ConfigError::Invalid(format!(
+                "max_participants_per_room must be more than limits.teacher_seats ({}): \
+                 pupils need at least one seat",
+                self.limits.teacher_seats
+            )));
         }
         if let Some(url) = &self.public_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -298,6 +300,8 @@ impl Config {
             chat_history: self.chat_history,
             max_lobby: self.max_lobby,
             grace: std::time::Duration::from_secs(self.resume_grace_secs),
+            teacher_seats: self.limits.teacher_seats,
+            lobby_places_per_address: self.limits.lobby_places_per_address,
         }
     }
 

@@ -274,6 +274,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 
 async fn websocket(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -293,7 +294,7 @@ async fn websocket(
     upgrade
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| session::run(socket, state, live))
+        .on_upgrade(move |socket| session::run(socket, state, live, peer.ip()))
 }
 
 /// One per-shard metric: name, Prometheus type, and how to read it from a shard's stats.

@@ -4,6 +4,7 @@
 //! an `error` (and a close where going on makes no sense), never a panic.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -33,8 +34,9 @@ const MAX_MID_CHARS: usize = 32;
 /// Longest `device` id a client may send.
 const MAX_DEVICE_CHARS: usize = 64;
 
-/// Runs the session until the client leaves, the socket drops, or the server shuts down.
-pub async fn run(socket: WebSocket, state: Arc<AppState>, _live: LiveSession) {
+/// Runs the session until the client leaves, the socket drops, or the server shuts down. `peer`
+/// is the TCP peer's address (for limits per address; never logged).
+pub async fn run(socket: WebSocket, state: Arc<AppState>, _live: LiveSession, peer: IpAddr) {
     let (out_tx, out_rx) = unbounded_channel();
     let (media_tx, media_rx) = unbounded_channel();
     let mut session = Session {
@@ -43,6 +45,7 @@ pub async fn run(socket: WebSocket, state: Arc<AppState>, _live: LiveSession) {
         out: out_tx,
         media_tx,
         entered: None,
+        peer,
     };
     let close = session.pump(socket, out_rx, media_rx).await;
     session.finish(close.is_some());
@@ -56,6 +59,8 @@ struct Session {
     entered: Option<Entered>,
     /// Messages per second from this client.
     limiter: RateLimiter,
+    /// Where the connection comes from: counted, never logged.
+    peer: IpAddr,
 }
 
 /// Counts the node's running sessions, so shutdown can wait for their goodbyes.
@@ -294,6 +299,7 @@ impl Session {
                     grant,
                     name,
                     device,
+                    from: Some(self.peer),
                 };
                 rooms.join(room, newcomer, self.out.clone(), &self.state.media, now)
             });

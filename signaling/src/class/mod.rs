@@ -16,6 +16,7 @@ mod view;
 mod viewing;
 
 use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use sfu::{Command, ParticipantId};
@@ -29,7 +30,7 @@ pub use action::{Action, MemberAction, Teacher, TeacherAction};
 use chat::ChatLog;
 pub use chat::MAX_CHAT_CHARS;
 use hands::Hands;
-use lobby::{Guest, Lobby};
+use lobby::{Guest, Lobby, LobbyFull, LobbyLimits};
 use rights::Overrides;
 
 /// Most barred subjects or devices remembered per class (a bound, not a policy).
@@ -52,6 +53,10 @@ pub struct ClassConfig {
     pub max_lobby: usize,
     /// How long a participant whose socket dropped may come back with `resume`.
     pub grace: Duration,
+    /// Seats only teachers may take: pupils and observers fill the others.
+    pub teacher_seats: usize,
+    /// Most lobby places one source network may hold.
+    pub lobby_places_per_address: usize,
 }
 
 impl Default for ClassConfig {
@@ -61,6 +66,8 @@ impl Default for ClassConfig {
             chat_history: 500,
             max_lobby: 50,
             grace: Duration::from_secs(30),
+            teacher_seats: 2,
+            lobby_places_per_address: 30,
         }
     }
 }
@@ -171,14 +178,18 @@ impl Class {
         }
     }
 
-    /// Lets `id` in (or into the lobby) with what admission verified. Teachers always enter;
-    /// others meet the lock, the bar, the size limit and the guest policy, in that order.
+    /// Lets `id` in (or into the lobby) with what admission verified. Teachers always enter
+    /// while a seat is free, and some seats are theirs alone (`teacher_seats`); others meet the
+    /// bar, the size limit, the lock and the guest policy, in that order. `from` is the source
+    /// network (`limits::per_address::network_of`), counted against the lobby's places per
+    /// address; it is never shown to anyone.
     pub fn join(
         &mut self,
         id: ParticipantId,
         grant: Grant,
         name: String,
         device: Option<String>,
+        from: Option<IpAddr>,
         _now: Instant,
     ) -> Result<(Entry, Outcome), ProtocolError> {
         if self.ended {
@@ -200,7 +211,7 @@ impl Class {
                 "a teacher removed you from this class",
             ));
         }
-        if self.members.len() >= self.config.max_participants {
+        if !self.seat_free(grant.role) {
             return Err(ProtocolError::new(
                 ErrorCode::RoomFull,
                 format!(
@@ -214,6 +225,7 @@ impl Class {
             grant,
             name,
             device,
+            from,
         };
         if guest.grant.role == Role::Teacher {
             return Ok((Entry::Joined, self.enter(guest)));
@@ -231,11 +243,21 @@ impl Class {
                 "the teacher is not letting anyone in right now",
             )),
             GuestPolicy::AskTeacher => {
-                if !self.lobby.push(guest, self.config.max_lobby) {
-                    return Err(ProtocolError::new(
-                        ErrorCode::LobbyFull,
-                        "too many people are waiting to enter; try again in a moment",
-                    ));
+                let limits = LobbyLimits {
+                    places: self.config.max_lobby,
+                    per_address: self.config.lobby_places_per_address,
+                };
+                if let Err(full) = self.lobby.push(guest, limits) {
+                    let why = match full {
+                        LobbyFull::Everyone => {
+                            "too many people are waiting to enter; try again in a moment"
+                        }
+                        LobbyFull::ThisAddress => {
+                            "too many people from your network are already waiting to enter; \
+                             try again in a moment"
+                        }
+                    };
+                    return Err(ProtocolError::new(ErrorCode::LobbyFull, why));
                 }
                 let mut out = Outcome::default();
                 out.messages.push((id, ServerMessage::LobbyWaiting));
@@ -243,6 +265,28 @@ impl Class {
                 Ok((Entry::Waiting, out))
             }
         }
+    }
+
+    /// Whether someone entering with `role` has a seat: teachers any free one, pupils and
+    /// observers all but the `teacher_seats` kept for teachers. A pupil link opened many times
+    /// therefore cannot lock the class's teacher out.
+    fn seat_free(&self, role: Role) -> bool {
+        if self.members.len() >= self.config.max_participants {
+            return false;
+        }
+        if role == Role::Teacher {
+            return true;
+        }
+        let others = self
+            .members
+            .values()
+            .filter(|m| m.role != Role::Teacher)
+            .count();
+        others
+            < self
+                .config
+                .max_participants
+                .saturating_sub(self.config.teacher_seats)
     }
 
     /// Makes a guest a member: its welcome, the others told.
@@ -515,5 +559,7 @@ impl Class {
     }
 }
 
+#[cfg(test)]
+mod door_tests;
 #[cfg(test)]
 mod tests;

@@ -122,7 +122,11 @@ impl Class {
             }
             TeacherAction::Admit(target) => {
                 let id = parse_id(&target)?;
-                if self.members.len() >= self.config.max_participants {
+                let role = self
+                    .lobby
+                    .role_of(id)
+                    .ok_or_else(|| super::no_such(&target))?;
+                if !self.seat_free(role) {
                     // Not `room_full`: that code closes the socket, and it is the teacher's.
                     return Err(ProtocolError::new(
                         ErrorCode::BadTarget,
@@ -256,7 +260,7 @@ impl Class {
             }
             GuestPolicy::AlwaysAccept => {
                 for guest in self.lobby.drain() {
-                    if self.members.len() >= self.config.max_participants {
+                    if !self.seat_free(guest.grant.role) {
                         out.messages.push((
                             guest.id,
                             ServerMessage::Bye {

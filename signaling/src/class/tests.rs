@@ -53,6 +53,7 @@ impl Fixture {
                 grant(role),
                 format!("n{}", id.0),
                 device.map(Into::into),
+                None,
                 self.now,
             )
             .map(|(entry, out)| (id, entry, out))

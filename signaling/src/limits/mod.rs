@@ -2,6 +2,7 @@
 //! classes per node, and which web pages may open a WebSocket.
 
 pub mod origin;
+pub mod per_address;
 pub mod rate;
 
 use axum::http::StatusCode;
@@ -32,6 +33,18 @@ pub struct LimitsSection {
     pub max_message_bytes: usize,
     /// Most classes on this node; `POST /api/rooms` answers 503 beyond.
     pub max_rooms: usize,
+    /// Seats of each class kept for teachers: pupils and observers fill at most
+    /// `max_participants_per_room - teacher_seats`, so a class full of pupils still admits its
+    /// teacher (and a co-teacher).
+    pub teacher_seats: usize,
+    /// Most lobby places one address (an IPv4 address or an IPv6 /64) may hold in one class, so
+    /// one link opened many times cannot fill the lobby. A school behind one NAT shares one
+    /// address: keep it above a class's size.
+    pub lobby_places_per_address: usize,
+    /// Classes one address may create a minute, sustained (`POST /api/rooms` answers 429 beyond).
+    pub room_creations_per_minute: u32,
+    /// Classes one address may create at once, above that rate.
+    pub room_creation_burst: u32,
 }
 
 impl Default for LimitsSection {
@@ -41,6 +54,10 @@ impl Default for LimitsSection {
             message_burst: 50,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_rooms: 1000,
+            teacher_seats: 2,
+            lobby_places_per_address: 30,
+            room_creations_per_minute: 20,
+            room_creation_burst: 10,
         }
     }
 }
@@ -57,6 +74,20 @@ impl LimitsSection {
         }
         if self.max_rooms == 0 {
             return Err("limits: max_rooms must be at least 1".into());
+        }
+        if self.teacher_seats == 0 {
+            return Err(
+                "limits: teacher_seats must be at least 1 (a teacher must always get in)".into(),
+            );
+        }
+        if self.lobby_places_per_address == 0 {
+            return Err("limits: lobby_places_per_address must be at least 1".into());
+        }
+        if self.room_creations_per_minute == 0 || self.room_creation_burst == 0 {
+            return Err(
+                "limits: room_creations_per_minute and room_creation_burst must be at least 1"
+                    .into(),
+            );
         }
         Ok(())
     }

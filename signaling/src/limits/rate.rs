@@ -23,6 +23,21 @@ impl TokenBucket {
         }
     }
 
+    /// A full bucket refilling `rate_per_min` tokens a minute (for rare actions, such as
+    /// creating a class).
+    pub fn per_minute(rate_per_min: u32, capacity: u32, now: Instant) -> Self {
+        let mut bucket = TokenBucket::new(1, capacity, now);
+        bucket.rate = f64::from(rate_per_min.max(1)) / 60.0;
+        bucket
+    }
+
+    /// Whether the bucket is full again at `now`: nothing was taken for long enough that
+    /// forgetting it changes nothing.
+    pub fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + elapsed * self.rate >= self.capacity
+    }
+
     /// Takes one token if there is one.
     pub fn try_take(&mut self, now: Instant) -> bool {
         // A clock that went backwards (it cannot with `Instant`, but be safe) adds nothing.
