@@ -13,6 +13,7 @@ pub mod rooms;
 pub mod server;
 pub mod session;
 pub mod tokens;
+pub mod visible_text;
 
 pub use config::{Config, Flags};
 pub use server::Server;

@@ -198,6 +198,8 @@ impl Class {
                 "this class has ended",
             ));
         }
+        crate::names::check_role_words(&name, grant.role)
+            .map_err(|why| ProtocolError::new(ErrorCode::BadName, why))?;
         let barred = grant
             .subject
             .as_ref()

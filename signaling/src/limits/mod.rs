@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::protocol::{ErrorCode, ProtocolError};
 
-pub use origin::refuse_foreign_origin;
+pub use origin::{refuse_cross_site, refuse_foreign_origin};
 pub use rate::{RateLimiter, TokenBucket, Verdict};
 
 /// WebSocket close code for a client that kept flooding after being told to slow down.
@@ -57,7 +57,7 @@ impl Default for LimitsSection {
             teacher_seats: 2,
             lobby_places_per_address: 30,
             room_creations_per_minute: 20,
-            room_creation_burst: 10,
+            room_creation_burst: 30,
         }
     }
 }
