@@ -20,8 +20,9 @@ pub struct Config {
     /// Base URL put in invitation links (e.g. `https://classe.example.org`). When unset, links use
     /// the `Host` the request came to.
     pub public_url: Option<String>,
-    /// When set, `POST /api/rooms` requires `Authorization: Bearer <admin_key>`. When unset, only
-    /// loopback clients may create classes.
+    /// When set, `POST /api/rooms` requires `Authorization: Bearer <admin_key>`. When unset,
+    /// classes can be created only on a server nobody else reaches: HTTP bound to loopback, no
+    /// `public_url`, and no proxy header on the request (`server.rs` `check_creator`).
     pub admin_key: Option<String>,
     /// How long invitation links stay valid after the class is created.
     pub token_ttl_secs: u64,
