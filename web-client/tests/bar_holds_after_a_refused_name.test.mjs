@@ -29,7 +29,10 @@ test('a barred pupil stays out even after a refused name', { timeout: 120_000 },
     assert.equal(you.role, 'pupil');
 
     await teacher.page.waitForSelector(`#roster [data-row="${you.id}"]`, { state: 'attached', timeout: UI_TIMEOUT_MS });
-    await teacher.page.evaluate(() => document.querySelector('#roster details')?.setAttribute('open', ''));
+    if ((await teacher.page.getAttribute('#toggle-panel', 'aria-pressed')) !== 'true') {
+      await teacher.page.click('#toggle-panel');
+    }
+    await teacher.page.locator(`#roster [data-row="${you.id}"] details summary`).click();
     await teacher.page.locator(`#roster [data-row="${you.id}"] [data-action="kick"]`).nth(1).click();
     await pupil.page.waitForFunction(() => window.classroom.state === 'error', null, { timeout: UI_TIMEOUT_MS });
 
