@@ -22,7 +22,7 @@ pub struct Config {
     pub public_url: Option<String>,
     /// When set, `POST /api/rooms` requires `Authorization: Bearer <admin_key>`. When unset,
     /// classes can be created only on a server nobody else reaches: HTTP bound to loopback, no
-    /// `public_url`, and no proxy header on the request (`server.rs` `check_creator`).
+    /// `public_url`, and no proxy header on the request (`server.rs` `refuse_creator`).
     pub admin_key: Option<String>,
     /// How long invitation links stay valid after the class is created.
     pub token_ttl_secs: u64,

@@ -217,7 +217,7 @@ async fn create_room(
         tracing::debug!("class creation refused: cross-site request");
         return refused;
     }
-    if let Err(refused) = check_creator(config, &headers) {
+    if let Some(refused) = refuse_creator(config, &headers) {
         return refused;
     }
     let allowed = state
@@ -263,11 +263,11 @@ async fn create_room(
     (StatusCode::CREATED, Json(body)).into_response()
 }
 
-/// Whether this request may create a class: with the admin key when one is set; without one
+/// The refusal when this request may not create a class: with the admin key when one is set; without one
 /// only on a server nobody beyond this machine can reach. The TCP peer alone cannot say that:
 /// behind a reverse proxy on the same host every request comes from loopback. So keyless
 /// creation needs HTTP bound to loopback, no `public_url`, and no proxy header on the request.
-fn check_creator(config: &Config, headers: &HeaderMap) -> Result<(), Response> {
+fn refuse_creator(config: &Config, headers: &HeaderMap) -> Option<Response> {
     const NEEDS_KEY: &str = "admin_key_required";
     if let Some(key) = &config.admin_key {
         let given = headers
@@ -275,13 +275,13 @@ fn check_creator(config: &Config, headers: &HeaderMap) -> Result<(), Response> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "));
         return match given {
-            Some(given) if secret_eq(given.trim(), key) => Ok(()),
-            Some(_) => Err(refusal(
+            Some(given) if secret_eq(given.trim(), key) => None,
+            Some(_) => Some(refusal(
                 StatusCode::UNAUTHORIZED,
                 "bad_admin_key",
                 "this admin key is not the server's; check it with whoever runs the server",
             )),
-            None => Err(refusal(
+            None => Some(refusal(
                 StatusCode::UNAUTHORIZED,
                 NEEDS_KEY,
                 "creating a class on this server needs its admin key \
@@ -298,9 +298,8 @@ fn check_creator(config: &Config, headers: &HeaderMap) -> Result<(), Response> {
     } else {
         None
     };
-    match reachable {
-        None => Ok(()),
-        Some(why) => Err(refusal(
+    reachable.map(|why| {
+        refusal(
             StatusCode::FORBIDDEN,
             NEEDS_KEY,
             &format!(
@@ -308,8 +307,8 @@ fn check_creator(config: &Config, headers: &HeaderMap) -> Result<(), Response> {
                  needs an admin key: whoever runs the server sets admin_key \
                  (or CLASSROOM_ADMIN_KEY) and gives it to the teachers"
             ),
-        )),
-    }
+        )
+    })
 }
 
 /// Headers a reverse proxy adds: their presence means the request did not start on this machine.

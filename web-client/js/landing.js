@@ -30,7 +30,7 @@ function showLink(id, url) {
   a.textContent = url;
 }
 
-/** Refusals that a key typed here can fix (signaling: server.rs `check_creator`). */
+/** Refusals that a key typed here can fix (signaling: server.rs `refuse_creator`). */
 const KEY_ERRORS = new Set(['admin_key_required', 'bad_admin_key']);
 
 /** The refusal's machine-readable code, if the body has one. */
