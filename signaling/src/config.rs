@@ -27,8 +27,9 @@ pub struct Config {
     /// Base URL put in invitation links (e.g. `https://classe.example.org`). When unset, links use
     /// the `Host` the request came to.
     pub public_url: Option<String>,
-    /// When set, `POST /api/rooms` requires `Authorization: Bearer <admin_key>`. When unset, only
-    /// loopback clients may create classes.
+    /// When set, `POST /api/rooms` requires `Authorization: Bearer <admin_key>`. When unset,
+    /// classes can be created only on a server nobody else reaches: HTTP bound to loopback, no
+    /// `public_url`, and no proxy header on the request (`server.rs` `refuse_creator`).
     pub admin_key: Option<String>,
     /// How long invitation links stay valid after the class is created.
     pub token_ttl_secs: u64,
@@ -393,10 +394,12 @@ impl Config {
                     .into(),
             ));
         }
-        if self.max_participants_per_room == 0 {
-            return Err(ConfigError::Invalid(
-                "max_participants_per_room must be at least 1".into(),
-            ));
+        if self.max_participants_per_room <= self.limits.teacher_seats {
+            return Err(ConfigError::Invalid(format!(
+                "max_participants_per_room must be more than limits.teacher_seats ({}): \
+                 pupils need at least one seat",
+                self.limits.teacher_seats
+            )));
         }
         if let Some(url) = &self.public_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -422,6 +425,8 @@ impl Config {
             chat_history: self.chat_history,
             max_lobby: self.max_lobby,
             grace: std::time::Duration::from_secs(self.resume_grace_secs),
+            teacher_seats: self.limits.teacher_seats,
+            lobby_places_per_address: self.limits.lobby_places_per_address,
         }
     }
 

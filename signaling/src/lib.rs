@@ -18,6 +18,7 @@ pub mod session;
 pub mod tls;
 pub mod tokens;
 pub mod vacancy;
+pub mod visible_text;
 
 pub use config::{Config, Flags};
 pub use server::Server;

@@ -97,6 +97,9 @@ pub struct Newcomer {
     pub name: String,
     /// The browser's device id, for barring.
     pub device: Option<String>,
+    /// The address the connection came from (the TCP peer's), counted against the lobby's
+    /// places per address. Memory only: never logged, never shown.
+    pub from: Option<std::net::IpAddr>,
 }
 
 /// What a `resume` asks for besides the member's token.
@@ -270,8 +273,10 @@ impl Rooms {
             grant,
             name,
             device,
+            from,
         } = newcomer;
-        let (entry, out) = state.class.join(id, grant, name, device, now)?;
+        let from = from.map(crate::limits::per_address::network_of);
+        let (entry, out) = state.class.join(id, grant, name, device, from, now)?;
         state.conns.insert(id, Conn { outbox, generation });
         let link = Arc::new(MediaLink::default());
         state.links.insert(id, link.clone());

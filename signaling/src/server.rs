@@ -23,7 +23,8 @@ use crate::limits::connections::{
     fit_under_file_limit, open_file_limit, ConnectionGate, ConnectionSlot,
 };
 use crate::limits::counters::LimitCounters;
-use crate::limits::{refusal, refuse_foreign_origin};
+use crate::limits::per_address::AddressBuckets;
+use crate::limits::{refusal, refuse_cross_site, refuse_foreign_origin};
 use crate::rooms::Rooms;
 use crate::tls::{redirect_router, Handshaker, Tls};
 use crate::tokens::secret_eq;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub live_sessions: session::LiveSessions,
     /// What the limits dropped, refused and closed (for `/metrics`).
     pub limit_counters: Arc<LimitCounters>,
+    /// Classes created per source address (`POST /api/rooms`), a token bucket each.
+    pub room_creations: std::sync::Mutex<AddressBuckets>,
 }
 
 /// Resolves once the node is shutting down: at once if it already is (a task started after the
@@ -109,7 +112,12 @@ impl Server {
         let limit_counters = Arc::new(LimitCounters::default());
         let gate = connection_gate(&config, limit_counters.clone());
         let header_timeout = config.limits.http_header_timeout();
+        let room_creations = std::sync::Mutex::new(AddressBuckets::new(
+            config.limits.room_creations_per_minute,
+            config.limits.room_creation_burst,
+        ));
         let state = Arc::new(AppState {
+            room_creations,
             config,
             rooms,
             media,
@@ -383,34 +391,40 @@ async fn create_room(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Response {
-    match &state.config.admin_key {
-        Some(key) => {
-            let given = headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "));
-            if !given.is_some_and(|g| secret_eq(g, key)) {
-                return error(
-                    StatusCode::UNAUTHORIZED,
-                    "creating a class needs the admin key: Authorization: Bearer <key>",
-                );
-            }
-        }
-        None if !peer.ip().is_loopback() => {
-            return error(
-                StatusCode::FORBIDDEN,
-                "without an admin key configured, classes can only be created from this machine",
-            );
-        }
-        None => {}
+    let config = &state.config;
+    // Cross-site first: a page elsewhere on the web must not create classes through a teacher's
+    // browser (a text/plain POST needs no CORS preflight).
+    if let Some(refused) = refuse_cross_site(config.public_url.as_deref(), &headers) {
+        tracing::debug!("class creation refused: cross-site request");
+        return refused;
     }
-    let base = match base_url(&state.config, &headers, state.config.tls.files().is_some()) {
+    if let Some(refused) = refuse_creator(config, &headers) {
+        return refused;
+    }
+    let allowed = state
+        .room_creations
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .try_take(peer.ip(), Instant::now());
+    if !allowed {
+        tracing::debug!("class creation refused: rate per address");
+        return refusal(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_creations",
+            &format!(
+                "too many classes created from your address (at most {} a minute, {} at once); \
+                 wait a minute and try again",
+                config.limits.room_creations_per_minute, config.limits.room_creation_burst
+            ),
+        );
+    }
+    let base = match base_url(config, &headers, config.tls.files().is_some()) {
         Ok(base) => base,
-        Err(message) => return error(StatusCode::BAD_REQUEST, message),
+        Err(message) => return refusal(StatusCode::BAD_REQUEST, "bad_host", message),
     };
     let Some(room) = state.rooms.try_create(Instant::now()) else {
         tracing::warn!(
-            max_rooms = state.config.limits.max_rooms,
+            max_rooms = config.limits.max_rooms,
             "class refused: node full"
         );
         return refusal(
@@ -429,6 +443,62 @@ async fn create_room(
     };
     (StatusCode::CREATED, Json(body)).into_response()
 }
+
+/// The refusal when this request may not create a class: with the admin key when one is set; without one
+/// only on a server nobody beyond this machine can reach. The TCP peer alone cannot say that:
+/// behind a reverse proxy on the same host every request comes from loopback. So keyless
+/// creation needs HTTP bound to loopback, no `public_url`, and no proxy header on the request.
+fn refuse_creator(config: &Config, headers: &HeaderMap) -> Option<Response> {
+    const NEEDS_KEY: &str = "admin_key_required";
+    if let Some(key) = &config.admin_key {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        return match given {
+            Some(given) if secret_eq(given.trim(), key) => None,
+            Some(_) => Some(refusal(
+                StatusCode::UNAUTHORIZED,
+                "bad_admin_key",
+                "this admin key is not the server's; check it with whoever runs the server",
+            )),
+            None => Some(refusal(
+                StatusCode::UNAUTHORIZED,
+                NEEDS_KEY,
+                "creating a class on this server needs its admin key \
+                 (Authorization: Bearer <key>); ask whoever runs the server",
+            )),
+        };
+    }
+    let reachable = if !config.http.ip().is_loopback() {
+        Some("it listens beyond this machine")
+    } else if config.public_url.is_some() {
+        Some("it has a public_url")
+    } else if PROXY_HEADERS.iter().any(|h| headers.contains_key(*h)) {
+        Some("this request came through a proxy")
+    } else {
+        None
+    };
+    reachable.map(|why| {
+        refusal(
+            StatusCode::FORBIDDEN,
+            NEEDS_KEY,
+            &format!(
+                "this server can be reached from other machines ({why}), so creating a class \
+                 needs an admin key: whoever runs the server sets admin_key \
+                 (or CLASSROOM_ADMIN_KEY) and gives it to the teachers"
+            ),
+        )
+    })
+}
+
+/// Headers a reverse proxy adds: their presence means the request did not start on this machine.
+const PROXY_HEADERS: [&str; 4] = [
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-real-ip",
+];
 
 /// The origin for invitation links: the configured public URL, else the host the request came to.
 fn base_url(config: &Config, headers: &HeaderMap, https: bool) -> Result<String, &'static str> {
@@ -450,13 +520,10 @@ fn base_url(config: &Config, headers: &HeaderMap, https: bool) -> Result<String,
     Ok(format!("{scheme}://{host}"))
 }
 
-fn error(status: StatusCode, message: &str) -> Response {
-    (status, Json(serde_json::json!({ "error": message }))).into_response()
-}
-
 async fn websocket(
     State(state): State<Arc<AppState>>,
     slot: Option<Extension<ConnectionSlot>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
@@ -478,7 +545,7 @@ async fn websocket(
     upgrade
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| session::run(socket, state, live, slot))
+        .on_upgrade(move |socket| session::run(socket, state, live, slot, peer.ip()))
 }
 
 /// One per-shard metric: name, Prometheus type, and how to read it from a shard's stats.

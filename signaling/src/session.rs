@@ -4,6 +4,7 @@
 //! an `error` (and a close where going on makes no sense), never a panic.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -38,12 +39,14 @@ const MAX_MID_CHARS: usize = 32;
 const MAX_DEVICE_CHARS: usize = 64;
 
 /// Runs the session until the client leaves, the socket drops, or the server shuts down.
-/// `_slot` keeps the connection counted against its address while the session lives.
+/// `_slot` keeps the connection counted against its address while the session lives; `peer` is
+/// the TCP peer's address (for limits per address; never logged).
 pub async fn run(
     socket: WebSocket,
     state: Arc<AppState>,
     _live: LiveSession,
     _slot: Option<ConnectionSlot>,
+    peer: IpAddr,
 ) {
     let (out_tx, out_rx) = outbox(
         state.config.limits.outbox_messages,
@@ -59,6 +62,7 @@ pub async fn run(
         out: out_tx,
         media_tx,
         entered: None,
+        peer,
     };
     let close = session.pump(socket, out_rx, media_rx).await;
     // A client too slow to read is as good as dropped: it may resume.
@@ -75,6 +79,8 @@ struct Session {
     limiter: RateLimiter,
     /// Offers a minute, and the checks on each SDP before a shard sees it.
     offers: OfferGate,
+    /// Where the connection comes from: counted, never logged.
+    peer: IpAddr,
 }
 
 /// Counts the node's running sessions, so shutdown can wait for their goodbyes.
@@ -372,6 +378,7 @@ impl Session {
                     grant,
                     name,
                     device,
+                    from: Some(self.peer),
                 };
                 rooms.join(room, newcomer, self.out.clone(), &self.state.media, now)
             });
@@ -632,62 +639,71 @@ impl Session {
     }
 }
 
-/// The class action a client message asks for; `None` for messages handled elsewhere.
+/// The class action a client message asks for; `None` for messages handled elsewhere. Which of
+/// them only a teacher may ask is decided here, by type, and checked once by `Class::act`.
 fn action_of(message: ClientMessage) -> Option<Action> {
-    Some(match message {
+    use crate::class::{MemberAction as M, TeacherAction as T};
+    let settings = |patch| Some(T::SetSettings(patch).into());
+    match message {
         ClientMessage::MediaState {
             audio,
             video,
             screen,
-        } => Action::MediaState {
-            audio,
-            video,
-            screen,
-        },
-        ClientMessage::RaiseHand => Action::RaiseHand,
-        ClientMessage::LowerHand { participant } => Action::LowerHand(participant),
-        ClientMessage::LowerAllHands => Action::LowerAllHands,
-        ClientMessage::Chat { text } => Action::Chat(text),
-        ClientMessage::Mute { participant } => Action::Mute(participant),
-        ClientMessage::MuteAll => Action::MuteAll,
-        ClientMessage::CameraOff { participant } => Action::CameraOff(participant),
-        ClientMessage::StopScreen { participant } => Action::StopScreen(participant),
-        ClientMessage::Kick { participant, bar } => Action::Kick { participant, bar },
-        ClientMessage::Lock { locked } => Action::SetSettings(SettingsPatch {
-            locked: Some(locked),
-            ..SettingsPatch::default()
-        }),
-        ClientMessage::SetGuestPolicy { policy } => Action::SetSettings(SettingsPatch {
-            guest_policy: Some(policy),
-            ..SettingsPatch::default()
-        }),
-        ClientMessage::SetChat { enabled } => Action::SetSettings(SettingsPatch {
-            chat: Some(enabled),
-            ..SettingsPatch::default()
-        }),
-        ClientMessage::SetSettings { settings } => Action::SetSettings(settings),
-        ClientMessage::Admit { participant } => Action::Admit(participant),
-        ClientMessage::Deny { participant } => Action::Deny(participant),
-        ClientMessage::Promote { participant } => Action::Promote(participant),
-        ClientMessage::Demote { participant } => Action::Demote(participant),
-        ClientMessage::GiveFloor { participant } => Action::GiveFloor(participant),
-        ClientMessage::TakeFloor { participant } => Action::TakeFloor(participant),
-        ClientMessage::SetRights {
-            participant,
-            rights,
-        } => Action::SetRights(participant, rights),
-        ClientMessage::EndClass => Action::EndClass,
+        } => Some(
+            M::MediaState {
+                audio,
+                video,
+                screen,
+            }
+            .into(),
+        ),
+        ClientMessage::RaiseHand => Some(M::RaiseHand.into()),
+        ClientMessage::LowerHand { participant: None } => Some(M::LowerOwnHand.into()),
+        ClientMessage::Chat { text } => Some(M::Chat(text).into()),
         ClientMessage::VideoQuality {
             participant,
             quality,
-        } => Action::VideoQuality(participant, quality),
+        } => Some(M::VideoQuality(participant, quality).into()),
+        ClientMessage::LowerHand {
+            participant: Some(participant),
+        } => Some(T::LowerHand(participant).into()),
+        ClientMessage::LowerAllHands => Some(T::LowerAllHands.into()),
+        ClientMessage::Mute { participant } => Some(T::Mute(participant).into()),
+        ClientMessage::MuteAll => Some(T::MuteAll.into()),
+        ClientMessage::CameraOff { participant } => Some(T::CameraOff(participant).into()),
+        ClientMessage::StopScreen { participant } => Some(T::StopScreen(participant).into()),
+        ClientMessage::Kick { participant, bar } => Some(T::Kick { participant, bar }.into()),
+        ClientMessage::Lock { locked } => settings(SettingsPatch {
+            locked: Some(locked),
+            ..SettingsPatch::default()
+        }),
+        ClientMessage::SetGuestPolicy { policy } => settings(SettingsPatch {
+            guest_policy: Some(policy),
+            ..SettingsPatch::default()
+        }),
+        ClientMessage::SetChat { enabled } => settings(SettingsPatch {
+            chat: Some(enabled),
+            ..SettingsPatch::default()
+        }),
+        ClientMessage::SetSettings { settings: patch } => settings(patch),
+        ClientMessage::Admit { participant } => Some(T::Admit(participant).into()),
+        ClientMessage::Deny { participant } => Some(T::Deny(participant).into()),
+        ClientMessage::Promote { participant } => Some(T::Promote(participant).into()),
+        ClientMessage::Demote { participant } => Some(T::Demote(participant).into()),
+        ClientMessage::GiveFloor { participant } => Some(T::GiveFloor(participant).into()),
+        ClientMessage::TakeFloor { participant } => Some(T::TakeFloor(participant).into()),
+        ClientMessage::SetRights {
+            participant,
+            rights,
+        } => Some(T::SetRights(participant, rights).into()),
+        ClientMessage::EndClass => Some(T::EndClass.into()),
         ClientMessage::Join { .. }
         | ClientMessage::Resume { .. }
         | ClientMessage::Offer { .. }
         | ClientMessage::Answer { .. }
         | ClientMessage::Leave
-        | ClientMessage::Ping => return None,
-    })
+        | ClientMessage::Ping => None,
+    }
 }
 
 fn track_source(source: Source) -> TrackSource {

@@ -141,8 +141,10 @@ async function startJoin(name) {
   setState('joining');
   showStatus(STRINGS.joining);
   if (connection && connection.isOpen) {
-    // Joining again on the same socket after the server refused the name.
-    connection.join({ room: link.room, token: link.token, name });
+    // Joining again on the same socket after the server refused the name. The device id goes
+    // with every join: without it a barred pupil would get back in by retyping a name.
+    classroom.name = name;
+    connection.join({ room: link.room, token: link.token, name, device: deviceId() });
     return;
   }
   try {

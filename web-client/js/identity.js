@@ -29,8 +29,14 @@ export function nameProblem(name) {
   const chars = Array.from(name.trim()).length;
   if (chars === 0) return STRINGS.nameRequired;
   if (chars > NAME_MAX_CHARS) return STRINGS.nameHelp;
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) return STRINGS.nameHelp;
+  // The server's rule (signaling: visible_text.rs), as far as the browser's Unicode tables go:
+  // nothing hidden (controls, format characters, Hangul fillers, braille blank, unassigned), a
+  // variation selector only after something visible, a zero-width joiner only between two.
+  const trimmed = name.trim();
+  const hidden = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\uffa0\ufe00-\ufe0f]/u;
+  const joined = /(?<=[^\s\p{M}\p{C}])\u200d(?=[^\s\p{M}\p{C}])|(?<=[^\s\p{M}\p{C}])[\ufe00-\ufe0f]/gu;
+  if (hidden.test(trimmed.replace(joined, ''))) return STRINGS.nameHelp;
+  if (!/[^\s\p{M}\p{C}\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\uffa0]/u.test(trimmed)) return STRINGS.nameRequired;
   return '';
 }
 

@@ -30,23 +30,50 @@ function showLink(id, url) {
   a.textContent = url;
 }
 
-async function createClass() {
+/** Refusals that a key typed here can fix (signaling: server.rs `refuse_creator`). */
+const KEY_ERRORS = new Set(['admin_key_required', 'bad_admin_key']);
+
+/** The refusal's machine-readable code, if the body has one. */
+async function refusalOf(response) {
+  const text = await response.clone().text().catch(() => '');
+  try {
+    const body = JSON.parse(text);
+    return typeof body?.error === 'string' ? body.error : '';
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Creates a class. On a server that needs its admin key, the key is asked for here and sent as
+ * `Authorization: Bearer`; it stays in this page's memory only (never stored), so a shared
+ * computer does not keep it.
+ */
+async function createClass(adminKey = '') {
   const button = $('create-class');
   button.disabled = true;
   button.textContent = STRINGS.creating;
   showError('');
   try {
     let response;
+    const headers = { Accept: 'application/json' };
+    if (adminKey) headers.Authorization = `Bearer ${adminKey}`;
     try {
-      response = await fetch('/api/rooms', { method: 'POST', headers: { Accept: 'application/json' } });
+      response = await fetch('/api/rooms', { method: 'POST', headers });
     } catch {
       showError(STRINGS.createFailedNetwork);
       return;
     }
     if (response.status !== 201) {
+      const code = await refusalOf(response);
       showError(format(STRINGS.createFailed, { message: await serverMessage(response) }));
+      if (KEY_ERRORS.has(code)) {
+        $('admin-key-form').hidden = false;
+        $('admin-key').focus();
+      }
       return;
     }
+    $('admin-key-form').hidden = true;
     const room = await response.json();
     showLink('teacher-url', room.teacher_url);
     showLink('pupil-url', room.pupil_url);
@@ -80,7 +107,11 @@ async function copyLink(button) {
 }
 
 applyStrings(document);
-$('create-class').addEventListener('click', createClass);
+$('create-class').addEventListener('click', () => createClass($('admin-key').value.trim()));
+$('admin-key-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  createClass($('admin-key').value.trim());
+});
 for (const button of document.querySelectorAll('[data-copy]')) {
   button.addEventListener('click', () => copyLink(button));
 }

@@ -96,7 +96,10 @@ export class Roster {
       item.append(hand);
     }
     const name = element('span', 'roster-name', self ? format(STRINGS.you, { name: p.name }) : p.name);
+    // The role comes from the server, never from the name: a teacher's badge is drawn here and
+    // a pupil cannot name themselves into one (the server refuses role words in their names).
     const role = element('span', 'roster-role', STRINGS[ROLE_TEXT[p.role] ?? 'rolePupil']);
+    role.dataset.role = p.role;
     item.append(name, role);
     const state = [];
     if (p.audio === false || p.rights?.mic === false) state.push(STRINGS.micOff);

@@ -55,8 +55,9 @@ impl ChatLog {
     }
 }
 
-/// Checks a chat message: trimmed, 1–2,000 characters, no control characters but line breaks and
-/// tabs, no invisible direction overrides (they could disguise a message as someone else's).
+/// Checks a chat message: trimmed, 1–2,000 characters, and the rule of visible text shared
+/// with names (`visible_text`): line breaks and tabs, but nothing hidden (no zero-width, bidi,
+/// BOM or tag characters: they could disguise a message as someone else's).
 pub fn validate_text(raw: &str) -> Result<String, String> {
     let text = raw.trim();
     if text.is_empty() {
@@ -67,13 +68,8 @@ pub fn validate_text(raw: &str) -> Result<String, String> {
             "a chat message is at most {MAX_CHAT_CHARS} characters"
         ));
     }
-    let bad = |c: char| {
-        (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    };
-    if text.chars().any(bad) {
-        return Err("a chat message cannot contain control characters".into());
-    }
+    crate::visible_text::check(text, crate::visible_text::Use::Chat)
+        .map_err(|p| p.describe("a chat message"))?;
     Ok(text.to_owned())
 }
 
@@ -102,5 +98,13 @@ mod tests {
         assert!(validate_text(&"é".repeat(MAX_CHAT_CHARS)).is_ok());
         assert!(validate_text("a\u{7}b").is_err());
         assert!(validate_text("a\u{202E}b").is_err());
+        for hidden in ['\u{200B}', '\u{2066}', '\u{FEFF}', '\u{E0041}', '\u{3164}'] {
+            assert!(validate_text(&format!("a{hidden}b")).is_err(), "{hidden:?}");
+        }
+        assert!(validate_text("\u{3164}").is_err(), "blank-looking");
+        assert!(
+            validate_text("👩\u{200D}💻 ❤\u{FE0F}").is_ok(),
+            "emoji keep their joiners"
+        );
     }
 }

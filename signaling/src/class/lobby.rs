@@ -1,9 +1,12 @@
 //! The lobby: pupils and observers waiting for a teacher to let them in, when the guest policy
-//! says to ask. Bounded, so a flood of joins cannot grow it without limit.
+//! says to ask. Bounded, so a flood of joins cannot grow it without limit, and bounded per source
+//! network, so one link opened many times cannot fill it and keep a real pupil out.
+
+use std::net::IpAddr;
 
 use sfu::ParticipantId;
 
-use crate::protocol::LobbyEntry;
+use crate::protocol::{LobbyEntry, Role};
 
 use super::Grant;
 
@@ -14,6 +17,22 @@ pub struct Guest {
     pub grant: Grant,
     pub name: String,
     pub device: Option<String>,
+    /// Its source network (memory only: never shown, never logged).
+    pub from: Option<IpAddr>,
+}
+
+/// How many may wait: in all, and from one source network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LobbyLimits {
+    pub places: usize,
+    pub per_address: usize,
+}
+
+/// Why a guest found no place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LobbyFull {
+    Everyone,
+    ThisAddress,
 }
 
 /// The waiting list, first come first listed.
@@ -23,13 +42,27 @@ pub struct Lobby {
 }
 
 impl Lobby {
-    /// Adds a guest unless `capacity` guests already wait.
-    pub fn push(&mut self, guest: Guest, capacity: usize) -> bool {
-        if self.waiting.len() >= capacity {
-            return false;
+    /// Adds a guest unless the lobby, or the guest's network's share of it, is full.
+    pub fn push(&mut self, guest: Guest, limits: LobbyLimits) -> Result<(), LobbyFull> {
+        if self.waiting.len() >= limits.places {
+            return Err(LobbyFull::Everyone);
+        }
+        if let Some(from) = guest.from {
+            let same = self.waiting.iter().filter(|g| g.from == Some(from)).count();
+            if same >= limits.per_address {
+                return Err(LobbyFull::ThisAddress);
+            }
         }
         self.waiting.push(guest);
-        true
+        Ok(())
+    }
+
+    /// The role `id` waits to enter with.
+    pub fn role_of(&self, id: ParticipantId) -> Option<Role> {
+        self.waiting
+            .iter()
+            .find(|g| g.id == id)
+            .map(|g| g.grant.role)
     }
 
     /// Takes a guest out (admitted, denied, or gone).
@@ -75,7 +108,15 @@ impl Lobby {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Role;
+
+    const LIMITS: LobbyLimits = LobbyLimits {
+        places: 2,
+        per_address: 2,
+    };
+
+    fn guest_from(id: u64, from: Option<IpAddr>) -> Guest {
+        Guest { from, ..guest(id) }
+    }
 
     fn guest(id: u64) -> Guest {
         Guest {
@@ -86,18 +127,41 @@ mod tests {
             },
             name: format!("G{id}"),
             device: None,
+            from: None,
         }
     }
 
     #[test]
     fn the_lobby_is_bounded_and_keeps_its_order() {
         let mut lobby = Lobby::default();
-        assert!(lobby.push(guest(1), 2));
-        assert!(lobby.push(guest(2), 2));
-        assert!(!lobby.push(guest(3), 2));
+        assert_eq!(lobby.push(guest(1), LIMITS), Ok(()));
+        assert_eq!(lobby.push(guest(2), LIMITS), Ok(()));
+        assert_eq!(lobby.push(guest(3), LIMITS), Err(LobbyFull::Everyone));
         assert_eq!(lobby.wire()[1].id, "p2");
         assert!(lobby.take(ParticipantId(1)).is_some());
         assert!(lobby.take(ParticipantId(1)).is_none());
         assert_eq!(lobby.len(), 1);
+    }
+
+    #[test]
+    fn one_network_holds_at_most_its_share_and_a_place_comes_back_when_one_leaves() {
+        let limits = LobbyLimits {
+            places: 5,
+            per_address: 2,
+        };
+        let school: IpAddr = "192.0.2.1".parse().expect("ip");
+        let home: IpAddr = "198.51.100.7".parse().expect("ip");
+        let mut lobby = Lobby::default();
+        assert_eq!(lobby.push(guest_from(1, Some(school)), limits), Ok(()));
+        assert_eq!(lobby.push(guest_from(2, Some(school)), limits), Ok(()));
+        assert_eq!(
+            lobby.push(guest_from(3, Some(school)), limits),
+            Err(LobbyFull::ThisAddress)
+        );
+        assert_eq!(lobby.push(guest_from(4, Some(home)), limits), Ok(()));
+        assert!(lobby.take(ParticipantId(1)).is_some());
+        assert_eq!(lobby.push(guest_from(5, Some(school)), limits), Ok(()));
+        assert_eq!(lobby.role_of(ParticipantId(5)), Some(Role::Pupil));
+        assert_eq!(lobby.role_of(ParticipantId(1)), None);
     }
 }

@@ -5,6 +5,7 @@
 //! commands for the media shard. It never touches a socket or the clock, so every rule is tested
 //! here directly; `rooms.rs` only delivers what it returns. On error nothing changes for anyone.
 
+mod action;
 mod chat;
 mod hands;
 mod lobby;
@@ -15,19 +16,21 @@ mod view;
 mod viewing;
 
 use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use sfu::{Command, ParticipantId};
 
 use crate::protocol::{
-    ByeReason, ErrorCode, GuestPolicy, ParticipantInfo, ProtocolError, Rights, RightsPatch, Role,
-    ServerMessage, Settings, SettingsPatch, VideoQuality,
+    ByeReason, ErrorCode, GuestPolicy, ParticipantInfo, ProtocolError, Rights, Role, ServerMessage,
+    Settings,
 };
 use crate::tokens::random_token;
+pub use action::{Action, MemberAction, Teacher, TeacherAction};
 use chat::ChatLog;
 pub use chat::MAX_CHAT_CHARS;
 use hands::Hands;
-use lobby::{Guest, Lobby};
+use lobby::{Guest, Lobby, LobbyFull, LobbyLimits};
 use rights::Overrides;
 
 /// Most barred subjects or devices remembered per class (a bound, not a policy).
@@ -50,6 +53,10 @@ pub struct ClassConfig {
     pub max_lobby: usize,
     /// How long a participant whose socket dropped may come back with `resume`.
     pub grace: Duration,
+    /// Seats only teachers may take: pupils and observers fill the others.
+    pub teacher_seats: usize,
+    /// Most lobby places one source network may hold.
+    pub lobby_places_per_address: usize,
 }
 
 impl Default for ClassConfig {
@@ -59,42 +66,10 @@ impl Default for ClassConfig {
             chat_history: 500,
             max_lobby: 50,
             grace: Duration::from_secs(30),
+            teacher_seats: 2,
+            lobby_places_per_address: 30,
         }
     }
-}
-
-/// Something a participant asks of the class (every client message after `join` but the media
-/// negotiation).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    MediaState {
-        audio: bool,
-        video: bool,
-        screen: bool,
-    },
-    RaiseHand,
-    LowerHand(Option<String>),
-    LowerAllHands,
-    Chat(String),
-    Mute(String),
-    MuteAll,
-    CameraOff(String),
-    StopScreen(String),
-    Kick {
-        participant: String,
-        bar: bool,
-    },
-    SetSettings(SettingsPatch),
-    Admit(String),
-    Deny(String),
-    Promote(String),
-    Demote(String),
-    GiveFloor(String),
-    TakeFloor(String),
-    SetRights(String, RightsPatch),
-    EndClass,
-    /// The quality the actor needs of a participant's video (see `viewing.rs`).
-    VideoQuality(String, VideoQuality),
 }
 
 /// What the class wants delivered after a step.
@@ -203,14 +178,18 @@ impl Class {
         }
     }
 
-    /// Lets `id` in (or into the lobby) with what admission verified. Teachers always enter;
-    /// others meet the lock, the bar, the size limit and the guest policy, in that order.
+    /// Lets `id` in (or into the lobby) with what admission verified. Teachers always enter
+    /// while a seat is free, and some seats are theirs alone (`teacher_seats`); others meet the
+    /// bar, the size limit, the lock and the guest policy, in that order. `from` is the source
+    /// network (`limits::per_address::network_of`), counted against the lobby's places per
+    /// address; it is never shown to anyone.
     pub fn join(
         &mut self,
         id: ParticipantId,
         grant: Grant,
         name: String,
         device: Option<String>,
+        from: Option<IpAddr>,
         _now: Instant,
     ) -> Result<(Entry, Outcome), ProtocolError> {
         if self.ended {
@@ -219,6 +198,8 @@ impl Class {
                 "this class has ended",
             ));
         }
+        crate::names::check_role_words(&name, grant.role)
+            .map_err(|why| ProtocolError::new(ErrorCode::BadName, why))?;
         let barred = grant
             .subject
             .as_ref()
@@ -232,7 +213,7 @@ impl Class {
                 "a teacher removed you from this class",
             ));
         }
-        if self.members.len() >= self.config.max_participants {
+        if !self.seat_free(grant.role) {
             return Err(ProtocolError::new(
                 ErrorCode::RoomFull,
                 format!(
@@ -246,6 +227,7 @@ impl Class {
             grant,
             name,
             device,
+            from,
         };
         if guest.grant.role == Role::Teacher {
             return Ok((Entry::Joined, self.enter(guest)));
@@ -263,11 +245,21 @@ impl Class {
                 "the teacher is not letting anyone in right now",
             )),
             GuestPolicy::AskTeacher => {
-                if !self.lobby.push(guest, self.config.max_lobby) {
-                    return Err(ProtocolError::new(
-                        ErrorCode::LobbyFull,
-                        "too many people are waiting to enter; try again in a moment",
-                    ));
+                let limits = LobbyLimits {
+                    places: self.config.max_lobby,
+                    per_address: self.config.lobby_places_per_address,
+                };
+                if let Err(full) = self.lobby.push(guest, limits) {
+                    let why = match full {
+                        LobbyFull::Everyone => {
+                            "too many people are waiting to enter; try again in a moment"
+                        }
+                        LobbyFull::ThisAddress => {
+                            "too many people from your network are already waiting to enter; \
+                             try again in a moment"
+                        }
+                    };
+                    return Err(ProtocolError::new(ErrorCode::LobbyFull, why));
                 }
                 let mut out = Outcome::default();
                 out.messages.push((id, ServerMessage::LobbyWaiting));
@@ -275,6 +267,28 @@ impl Class {
                 Ok((Entry::Waiting, out))
             }
         }
+    }
+
+    /// Whether someone entering with `role` has a seat: teachers any free one, pupils and
+    /// observers all but the `teacher_seats` kept for teachers. A pupil link opened many times
+    /// therefore cannot lock the class's teacher out.
+    fn seat_free(&self, role: Role) -> bool {
+        if self.members.len() >= self.config.max_participants {
+            return false;
+        }
+        if role == Role::Teacher {
+            return true;
+        }
+        let others = self
+            .members
+            .values()
+            .filter(|m| m.role != Role::Teacher)
+            .count();
+        others
+            < self
+                .config
+                .max_participants
+                .saturating_sub(self.config.teacher_seats)
     }
 
     /// Makes a guest a member: its welcome, the others told.
@@ -341,22 +355,45 @@ impl Class {
         let role = member.role;
         let mut out = Outcome::default();
         match action {
-            Action::MediaState {
+            Action::Member(action) => self.member_act(who, role, action, &mut out)?,
+            Action::Teacher(action) => {
+                // The one check for every teacher action: `moderate` only takes the proof.
+                let Some(teacher) = Teacher::check(who, role == Role::Teacher) else {
+                    return Err(ProtocolError::new(
+                        ErrorCode::Forbidden,
+                        format!("only a teacher may {}", action.what()),
+                    ));
+                };
+                self.moderate(teacher, action, now, &mut out)?;
+            }
+        }
+        Ok(out)
+    }
+
+    fn member_act(
+        &mut self,
+        who: ParticipantId,
+        role: Role,
+        action: MemberAction,
+        out: &mut Outcome,
+    ) -> Result<(), ProtocolError> {
+        match action {
+            MemberAction::MediaState {
                 audio,
                 video,
                 screen,
             } => {
-                let rights = member.told_rights;
                 if let Some(m) = self.members.get_mut(&who) {
+                    let rights = m.told_rights;
                     // A client cannot claim a device its rights do not allow: the others' view
                     // follows the server, as the media does.
                     m.audio = audio && rights.mic;
                     m.video = video && rights.camera;
                     m.screen = screen && rights.screen;
                 }
-                self.settle(&mut out, Some(who));
+                self.settle(out, Some(who));
             }
-            Action::RaiseHand => {
+            MemberAction::RaiseHand => {
                 if role != Role::Pupil {
                     return Err(ProtocolError::new(
                         ErrorCode::NotAllowed,
@@ -364,35 +401,20 @@ impl Class {
                     ));
                 }
                 if self.hands.raise(who) {
-                    self.tell_hands(&mut out);
+                    self.tell_hands(out);
                 }
             }
-            Action::LowerHand(target) => {
-                let target = match target {
-                    Some(t) => parse_id(&t)?,
-                    None => who,
-                };
-                if target != who {
-                    self.require_teacher(who, "lower someone else's hand")?;
-                    self.member(target)?;
-                }
-                if self.hands.lower(target) {
-                    self.tell_hands(&mut out);
+            MemberAction::LowerOwnHand => {
+                if self.hands.lower(who) {
+                    self.tell_hands(out);
                 }
             }
-            Action::LowerAllHands => {
-                self.require_teacher(who, "lower every hand")?;
-                if self.hands.clear() {
-                    self.tell_hands(&mut out);
-                }
+            MemberAction::Chat(text) => self.chat(who, &text, out)?,
+            MemberAction::VideoQuality(target, quality) => {
+                self.prefer_quality(who, &target, quality, out)?;
             }
-            Action::Chat(text) => self.chat(who, &text, &mut out)?,
-            Action::VideoQuality(target, quality) => {
-                self.prefer_quality(who, &target, quality, &mut out)?;
-            }
-            other => self.moderate(who, other, now, &mut out)?,
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The participant left for good (`leave`, a server-side close, or a lobby guest gone).
@@ -460,16 +482,6 @@ impl Class {
         self.members
             .get(&id)
             .ok_or_else(|| no_such(&id.to_string()))
-    }
-
-    fn require_teacher(&self, who: ParticipantId, what: &str) -> Result<(), ProtocolError> {
-        match self.members.get(&who) {
-            Some(m) if m.role == Role::Teacher => Ok(()),
-            _ => Err(ProtocolError::new(
-                ErrorCode::Forbidden,
-                format!("only a teacher may {what}"),
-            )),
-        }
     }
 
     /// Whether `id` is in the class (not merely waiting in the lobby).
@@ -549,5 +561,7 @@ impl Class {
     }
 }
 
+#[cfg(test)]
+mod door_tests;
 #[cfg(test)]
 mod tests;

@@ -1,12 +1,13 @@
-//! Teachers' actions. Each is checked before anything changes: only a teacher may call one, and
-//! none acts on a teacher (but `demote`, on a co-teacher). Rights changes take effect at the shard
-//! at once through [`Class::settle`].
+//! Teachers' actions. Only a teacher reaches here: [`Class::moderate`] takes the [`Teacher`] proof
+//! that `Class::act` makes after its one role check (see `action.rs`). None acts on a teacher (but
+//! `demote`, on a co-teacher). Rights changes take effect at the shard at once through
+//! [`Class::settle`].
 
 use std::time::Instant;
 
 use sfu::ParticipantId;
 
-use super::{parse_id, rights, Action, Class, Outcome, MAX_BARRED};
+use super::{parse_id, rights, Class, Outcome, Teacher, TeacherAction, MAX_BARRED};
 use crate::protocol::{ByeReason, ErrorCode, ProtocolError, RightsPatch, Role, ServerMessage};
 
 fn revoke(field: fn(&mut RightsPatch) -> &mut Option<bool>) -> RightsPatch {
@@ -18,19 +19,30 @@ fn revoke(field: fn(&mut RightsPatch) -> &mut Option<bool>) -> RightsPatch {
 impl Class {
     pub(super) fn moderate(
         &mut self,
-        who: ParticipantId,
-        action: Action,
+        teacher: Teacher,
+        action: TeacherAction,
         _now: Instant,
         out: &mut Outcome,
     ) -> Result<(), ProtocolError> {
+        let who = teacher.id();
         match action {
-            Action::Mute(target) => {
-                self.require_teacher(who, "mute someone")?;
+            TeacherAction::LowerHand(target) => {
+                let target = parse_id(&target)?;
+                self.member(target)?;
+                if self.hands.lower(target) {
+                    self.tell_hands(out);
+                }
+            }
+            TeacherAction::LowerAllHands => {
+                if self.hands.clear() {
+                    self.tell_hands(out);
+                }
+            }
+            TeacherAction::Mute(target) => {
                 let target = self.target_pupil(&target, "muted")?;
                 self.patch_rights(target, &revoke(|p| &mut p.mic), who, out);
             }
-            Action::MuteAll => {
-                self.require_teacher(who, "mute everyone")?;
+            TeacherAction::MuteAll => {
                 let pupils: Vec<_> = self
                     .members
                     .iter()
@@ -44,18 +56,15 @@ impl Class {
                 }
                 self.settle(out, Some(who));
             }
-            Action::CameraOff(target) => {
-                self.require_teacher(who, "turn someone's camera off")?;
+            TeacherAction::CameraOff(target) => {
                 let target = self.target_pupil(&target, "moderated")?;
                 self.patch_rights(target, &revoke(|p| &mut p.camera), who, out);
             }
-            Action::StopScreen(target) => {
-                self.require_teacher(who, "stop someone's screen share")?;
+            TeacherAction::StopScreen(target) => {
                 let target = self.target_pupil(&target, "moderated")?;
                 self.patch_rights(target, &revoke(|p| &mut p.screen), who, out);
             }
-            Action::GiveFloor(target) => {
-                self.require_teacher(who, "give the floor")?;
+            TeacherAction::GiveFloor(target) => {
                 let target = self.target_pupil(&target, "given the floor")?;
                 let patch = RightsPatch {
                     mic: Some(true),
@@ -66,18 +75,15 @@ impl Class {
                     self.tell_hands(out);
                 }
             }
-            Action::TakeFloor(target) => {
-                self.require_teacher(who, "take the floor back")?;
+            TeacherAction::TakeFloor(target) => {
                 let target = self.target_pupil(&target, "moderated")?;
                 self.patch_rights(target, &revoke(|p| &mut p.mic), who, out);
             }
-            Action::SetRights(target, patch) => {
-                self.require_teacher(who, "change someone's rights")?;
+            TeacherAction::SetRights(target, patch) => {
                 let target = self.target_pupil(&target, "moderated")?;
                 self.patch_rights(target, &patch, who, out);
             }
-            Action::Kick { participant, bar } => {
-                self.require_teacher(who, "remove someone")?;
+            TeacherAction::Kick { participant, bar } => {
                 let target = self.target(&participant, "removed")?;
                 if let Some(member) = self.remove(target, out) {
                     out.messages.push((
@@ -102,8 +108,7 @@ impl Class {
                     }
                 }
             }
-            Action::SetSettings(patch) => {
-                self.require_teacher(who, "change the class settings")?;
+            TeacherAction::SetSettings(patch) => {
                 let before = self.settings;
                 let changed = rights::apply_settings(&mut self.settings, &patch);
                 for m in self.members.values_mut() {
@@ -115,10 +120,13 @@ impl Class {
                 self.settle(out, Some(who));
                 self.apply_guest_policy(out);
             }
-            Action::Admit(target) => {
-                self.require_teacher(who, "let someone in")?;
+            TeacherAction::Admit(target) => {
                 let id = parse_id(&target)?;
-                if self.members.len() >= self.config.max_participants {
+                let role = self
+                    .lobby
+                    .role_of(id)
+                    .ok_or_else(|| super::no_such(&target))?;
+                if !self.seat_free(role) {
                     // Not `room_full`: that code closes the socket, and it is the teacher's.
                     return Err(ProtocolError::new(
                         ErrorCode::BadTarget,
@@ -131,8 +139,7 @@ impl Class {
                 out.media.extend(entered.media);
                 self.tell_lobby(out);
             }
-            Action::Deny(target) => {
-                self.require_teacher(who, "turn someone away")?;
+            TeacherAction::Deny(target) => {
                 let id = parse_id(&target)?;
                 self.lobby.take(id).ok_or_else(|| super::no_such(&target))?;
                 out.messages.push((
@@ -143,8 +150,7 @@ impl Class {
                 ));
                 self.tell_lobby(out);
             }
-            Action::Promote(target) => {
-                self.require_teacher(who, "promote someone")?;
+            TeacherAction::Promote(target) => {
                 let id = parse_id(&target)?;
                 let m = self.member(id)?;
                 if m.role != Role::Pupil {
@@ -168,8 +174,7 @@ impl Class {
                     },
                 ));
             }
-            Action::Demote(target) => {
-                self.require_teacher(who, "demote someone")?;
+            TeacherAction::Demote(target) => {
                 let id = parse_id(&target)?;
                 let m = self.member(id)?;
                 if m.role != Role::Teacher {
@@ -189,16 +194,9 @@ impl Class {
                 }
                 self.settle(out, Some(who));
             }
-            Action::EndClass => {
-                self.require_teacher(who, "end the class")?;
+            TeacherAction::EndClass => {
                 self.end(ByeReason::ClassEnded, out);
             }
-            Action::MediaState { .. }
-            | Action::RaiseHand
-            | Action::LowerHand(_)
-            | Action::LowerAllHands
-            | Action::Chat(_)
-            | Action::VideoQuality(..) => {}
         }
         Ok(())
     }
@@ -262,7 +260,7 @@ impl Class {
             }
             GuestPolicy::AlwaysAccept => {
                 for guest in self.lobby.drain() {
-                    if self.members.len() >= self.config.max_participants {
+                    if !self.seat_free(guest.grant.role) {
                         out.messages.push((
                             guest.id,
                             ServerMessage::Bye {

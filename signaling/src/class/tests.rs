@@ -5,7 +5,11 @@ use std::time::{Duration, Instant};
 use sfu::{Command, ParticipantId};
 
 use super::*;
-use crate::protocol::{ByeReason, ErrorCode, GuestPolicy, Role, ServerMessage, SettingsPatch};
+use super::{MemberAction as M, TeacherAction as T};
+use crate::protocol::{
+    ByeReason, ErrorCode, GuestPolicy, RightsPatch, Role, ServerMessage, SettingsPatch,
+    VideoQuality,
+};
 
 struct Fixture {
     class: Class,
@@ -49,6 +53,7 @@ impl Fixture {
                 grant(role),
                 format!("n{}", id.0),
                 device.map(Into::into),
+                None,
                 self.now,
             )
             .map(|(entry, out)| (id, entry, out))
@@ -61,8 +66,10 @@ impl Fixture {
         id
     }
 
-    fn act(&mut self, who: ParticipantId, action: Action) -> Result<Outcome, ErrorCode> {
-        self.class.act(who, action, self.now).map_err(|e| e.code)
+    fn act(&mut self, who: ParticipantId, action: impl Into<Action>) -> Result<Outcome, ErrorCode> {
+        self.class
+            .act(who, action.into(), self.now)
+            .map_err(|e| e.code)
     }
 }
 
@@ -91,55 +98,109 @@ fn rights_in(commands: &[Command], id: ParticipantId) -> Option<sfu::PublishRigh
     })
 }
 
-#[test]
-fn a_pupil_can_call_no_teacher_action_and_nothing_changes() {
-    let mut f = Fixture::new();
-    let teacher = f.join(Role::Teacher);
-    let pupil = f.join(Role::Pupil);
-    let other = f.join(Role::Pupil);
-    let actions = [
-        Action::Mute(p(other)),
-        Action::Mute(p(teacher)),
-        Action::MuteAll,
-        Action::CameraOff(p(teacher)),
-        Action::StopScreen(p(other)),
-        Action::Kick {
+/// One of each teacher action. The `match` has no wildcard: a new teacher action does not compile
+/// until it is listed here, so the refusal test below covers it.
+fn every_teacher_action(
+    teacher: ParticipantId,
+    pupil: ParticipantId,
+    other: ParticipantId,
+) -> Vec<T> {
+    let actions = vec![
+        T::Mute(p(other)),
+        T::Mute(p(teacher)),
+        T::MuteAll,
+        T::CameraOff(p(teacher)),
+        T::StopScreen(p(other)),
+        T::Kick {
             participant: p(teacher),
             bar: true,
         },
-        Action::SetSettings(SettingsPatch {
+        T::SetSettings(SettingsPatch {
             locked: Some(true),
             ..SettingsPatch::default()
         }),
-        Action::Admit("p99".into()),
-        Action::Deny("p99".into()),
-        Action::Promote(p(pupil)),
-        Action::Demote(p(teacher)),
-        Action::GiveFloor(p(pupil)),
-        Action::TakeFloor(p(other)),
-        Action::SetRights(
+        T::Admit("p99".into()),
+        T::Deny("p99".into()),
+        T::Promote(p(pupil)),
+        T::Demote(p(teacher)),
+        T::GiveFloor(p(pupil)),
+        T::TakeFloor(p(other)),
+        T::SetRights(
             p(pupil),
             RightsPatch {
                 screen: Some(true),
                 ..RightsPatch::default()
             },
         ),
-        Action::LowerHand(Some(p(other))),
-        Action::LowerAllHands,
-        Action::EndClass,
+        T::LowerHand(p(other)),
+        T::LowerAllHands,
+        T::EndClass,
     ];
-    for action in actions {
-        let before = format!("{:?}", f.class);
-        assert_eq!(
-            f.act(pupil, action.clone()).err(),
-            Some(ErrorCode::Forbidden),
-            "{action:?}"
-        );
-        assert_eq!(
-            before,
-            format!("{:?}", f.class),
-            "{action:?} changed the class"
-        );
+    let mut seen = std::collections::BTreeSet::new();
+    for action in &actions {
+        let kind = match action {
+            T::LowerHand(_) => 0,
+            T::LowerAllHands => 1,
+            T::Mute(_) => 2,
+            T::MuteAll => 3,
+            T::CameraOff(_) => 4,
+            T::StopScreen(_) => 5,
+            T::Kick { .. } => 6,
+            T::SetSettings(_) => 7,
+            T::Admit(_) => 8,
+            T::Deny(_) => 9,
+            T::Promote(_) => 10,
+            T::Demote(_) => 11,
+            T::GiveFloor(_) => 12,
+            T::TakeFloor(_) => 13,
+            T::SetRights(..) => 14,
+            T::EndClass => 15,
+        };
+        seen.insert(kind);
+    }
+    assert_eq!(seen.len(), 16, "every teacher action is listed");
+    actions
+}
+
+#[test]
+fn pupils_and_observers_can_call_no_teacher_action_and_nothing_changes() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    let pupil = f.join(Role::Pupil);
+    let other = f.join(Role::Pupil);
+    let observer = f.join(Role::Observer);
+    f.act(other, M::RaiseHand).expect("raised");
+    for who in [pupil, observer] {
+        for action in every_teacher_action(teacher, pupil, other) {
+            let before = format!("{:?}", f.class);
+            let refused = f.class.act(who, action.clone().into(), f.now);
+            let error = refused.expect_err("refused");
+            assert_eq!(error.code, ErrorCode::Forbidden, "{action:?}");
+            assert_eq!(
+                error.message,
+                format!("only a teacher may {}", action.what())
+            );
+            assert_eq!(
+                before,
+                format!("{:?}", f.class),
+                "{action:?} changed the class"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_demoted_co_teacher_loses_every_teacher_action_at_once() {
+    let mut f = Fixture::new();
+    let teacher = f.join(Role::Teacher);
+    let pupil = f.join(Role::Pupil);
+    let other = f.join(Role::Pupil);
+    f.act(teacher, T::Promote(p(pupil))).expect("promoted");
+    f.act(pupil, T::Mute(p(other)))
+        .expect("a co-teacher moderates");
+    f.act(teacher, T::Demote(p(pupil))).expect("demoted");
+    for action in every_teacher_action(teacher, pupil, other) {
+        assert_eq!(f.act(pupil, action).err(), Some(ErrorCode::Forbidden));
     }
 }
 
@@ -149,13 +210,13 @@ fn nobody_mutes_kicks_or_demotes_a_teacher() {
     let teacher = f.join(Role::Teacher);
     let other_teacher = f.join(Role::Teacher);
     for action in [
-        Action::Mute(p(other_teacher)),
-        Action::CameraOff(p(other_teacher)),
-        Action::Kick {
+        T::Mute(p(other_teacher)),
+        T::CameraOff(p(other_teacher)),
+        T::Kick {
             participant: p(other_teacher),
             bar: false,
         },
-        Action::Demote(p(other_teacher)),
+        T::Demote(p(other_teacher)),
     ] {
         assert_eq!(f.act(teacher, action).err(), Some(ErrorCode::Forbidden));
     }
@@ -166,7 +227,7 @@ fn muting_revokes_the_mic_at_once_and_tells_everyone() {
     let mut f = Fixture::new();
     let teacher = f.join(Role::Teacher);
     let pupil = f.join(Role::Pupil);
-    let out = f.act(teacher, Action::Mute(p(pupil))).expect("muted");
+    let out = f.act(teacher, T::Mute(p(pupil))).expect("muted");
     let told = rights_told(&out, pupil).expect("the pupil is told");
     assert!(!told.mic && told.camera);
     assert_eq!(media_rights(&out, pupil).map(|r| r.mic), Some(false));
@@ -176,7 +237,7 @@ fn muting_revokes_the_mic_at_once_and_tells_everyone() {
     let out = f
         .act(
             pupil,
-            Action::MediaState {
+            M::MediaState {
                 audio: true,
                 video: true,
                 screen: false,
@@ -194,7 +255,7 @@ fn mute_all_spares_teachers() {
     let teacher = f.join(Role::Teacher);
     let a = f.join(Role::Pupil);
     let b = f.join(Role::Pupil);
-    let out = f.act(teacher, Action::MuteAll).expect("muted");
+    let out = f.act(teacher, T::MuteAll).expect("muted");
     assert_eq!(media_rights(&out, a).map(|r| r.mic), Some(false));
     assert_eq!(media_rights(&out, b).map(|r| r.mic), Some(false));
     assert_eq!(media_rights(&out, teacher), None);
@@ -207,10 +268,11 @@ fn hands_queue_in_order_and_the_floor_is_given_and_taken() {
     f.class
         .act(
             teacher,
-            Action::SetSettings(SettingsPatch {
+            T::SetSettings(SettingsPatch {
                 pupil_mic: Some(false),
                 ..SettingsPatch::default()
-            }),
+            })
+            .into(),
             f.now,
         )
         .expect("settings");
@@ -218,38 +280,33 @@ fn hands_queue_in_order_and_the_floor_is_given_and_taken() {
     let b = f.join(Role::Pupil);
     let settings = f.class.media_settings(a).expect("a member");
     assert!(!rights_in(&settings, a).expect("rights").mic);
-    f.act(b, Action::RaiseHand).expect("raised");
-    let out = f.act(a, Action::RaiseHand).expect("raised");
+    f.act(b, M::RaiseHand).expect("raised");
+    let out = f.act(a, M::RaiseHand).expect("raised");
     assert!(out.to(teacher).contains(&&ServerMessage::Hands {
         queue: vec![p(b), p(a)]
     }));
     assert_eq!(f.class.hands.position(a), Some(2));
-    assert!(f
-        .act(a, Action::RaiseHand)
-        .expect("again")
-        .messages
-        .is_empty());
+    assert!(f.act(a, M::RaiseHand).expect("again").messages.is_empty());
     assert_eq!(
-        f.act(teacher, Action::RaiseHand).err(),
+        f.act(teacher, M::RaiseHand).err(),
         Some(ErrorCode::NotAllowed)
     );
 
-    let out = f.act(teacher, Action::GiveFloor(p(b))).expect("floor");
+    let out = f.act(teacher, T::GiveFloor(p(b))).expect("floor");
     assert_eq!(media_rights(&out, b).map(|r| r.mic), Some(true));
     assert!(out
         .to(a)
         .contains(&&ServerMessage::Hands { queue: vec![p(a)] }));
-    let out = f.act(teacher, Action::TakeFloor(p(b))).expect("taken");
+    let out = f.act(teacher, T::TakeFloor(p(b))).expect("taken");
     assert_eq!(media_rights(&out, b).map(|r| r.mic), Some(false));
 
-    f.act(a, Action::LowerHand(None)).expect("lowered");
+    f.act(a, M::LowerOwnHand).expect("lowered");
     assert_eq!(f.class.hands.position(a), None);
-    f.act(a, Action::RaiseHand).expect("raised");
-    f.act(b, Action::RaiseHand).expect("raised");
-    f.act(teacher, Action::LowerHand(Some(p(a))))
-        .expect("lowered");
+    f.act(a, M::RaiseHand).expect("raised");
+    f.act(b, M::RaiseHand).expect("raised");
+    f.act(teacher, T::LowerHand(p(a))).expect("lowered");
     assert_eq!(f.class.hands.wire(), vec![p(b)]);
-    f.act(teacher, Action::LowerAllHands).expect("all lowered");
+    f.act(teacher, T::LowerAllHands).expect("all lowered");
     assert!(f.class.hands.wire().is_empty());
 }
 
@@ -260,9 +317,7 @@ fn chat_is_numbered_bounded_and_can_be_turned_off() {
     let pupil = f.join(Role::Pupil);
     let observer = f.join(Role::Observer);
     for i in 0..4 {
-        let out = f
-            .act(pupil, Action::Chat(format!("hello {i}")))
-            .expect("sent");
+        let out = f.act(pupil, M::Chat(format!("hello {i}"))).expect("sent");
         assert!(out
             .to(teacher)
             .iter()
@@ -271,31 +326,30 @@ fn chat_is_numbered_bounded_and_can_be_turned_off() {
     }
     assert_eq!(f.class.chat.since(0).len(), 3, "history is bounded");
     assert_eq!(
-        f.act(observer, Action::Chat("x".into())).err(),
+        f.act(observer, M::Chat("x".into())).err(),
         Some(ErrorCode::NotAllowed)
     );
     assert_eq!(
-        f.act(pupil, Action::Chat(" ".into())).err(),
+        f.act(pupil, M::Chat(" ".into())).err(),
         Some(ErrorCode::BadChat)
     );
     assert_eq!(
-        f.act(pupil, Action::Chat("a".repeat(MAX_CHAT_CHARS + 1)))
-            .err(),
+        f.act(pupil, M::Chat("a".repeat(MAX_CHAT_CHARS + 1))).err(),
         Some(ErrorCode::BadChat)
     );
     f.act(
         teacher,
-        Action::SetSettings(SettingsPatch {
+        T::SetSettings(SettingsPatch {
             chat: Some(false),
             ..SettingsPatch::default()
         }),
     )
     .expect("chat off");
     assert_eq!(
-        f.act(pupil, Action::Chat("hi".into())).err(),
+        f.act(pupil, M::Chat("hi".into())).err(),
         Some(ErrorCode::ChatDisabled)
     );
-    f.act(teacher, Action::Chat("teachers still may".into()))
+    f.act(teacher, M::Chat("teachers still may".into()))
         .expect("teacher chats");
 }
 
@@ -305,7 +359,7 @@ fn the_lobby_holds_guests_until_a_teacher_decides() {
     let teacher = f.join(Role::Teacher);
     f.act(
         teacher,
-        Action::SetSettings(SettingsPatch {
+        T::SetSettings(SettingsPatch {
             guest_policy: Some(GuestPolicy::AskTeacher),
             ..SettingsPatch::default()
         }),
@@ -320,15 +374,12 @@ fn the_lobby_holds_guests_until_a_teacher_decides() {
         f.join_with(Role::Pupil, None).err(),
         Some(ErrorCode::LobbyFull)
     );
-    assert_eq!(
-        f.act(a, Action::RaiseHand).err(),
-        Some(ErrorCode::NotJoined)
-    );
+    assert_eq!(f.act(a, M::RaiseHand).err(), Some(ErrorCode::NotJoined));
 
-    let out = f.act(teacher, Action::Admit(p(a))).expect("admitted");
+    let out = f.act(teacher, T::Admit(p(a))).expect("admitted");
     assert!(matches!(out.to(a)[0], ServerMessage::Welcome(_)));
     assert!(f.class.is_member(a));
-    let out = f.act(teacher, Action::Deny(p(b))).expect("denied");
+    let out = f.act(teacher, T::Deny(p(b))).expect("denied");
     assert_eq!(
         out.to(b),
         vec![&ServerMessage::Bye {
@@ -337,7 +388,7 @@ fn the_lobby_holds_guests_until_a_teacher_decides() {
     );
     assert!(!f.class.knows(b));
     assert_eq!(
-        f.act(teacher, Action::Admit(p(b))).err(),
+        f.act(teacher, T::Admit(p(b))).err(),
         Some(ErrorCode::NoSuchParticipant)
     );
 
@@ -345,7 +396,7 @@ fn the_lobby_holds_guests_until_a_teacher_decides() {
     f.join(Role::Teacher);
     f.act(
         teacher,
-        Action::SetSettings(SettingsPatch {
+        T::SetSettings(SettingsPatch {
             guest_policy: Some(GuestPolicy::AlwaysDeny),
             ..SettingsPatch::default()
         }),
@@ -363,7 +414,7 @@ fn a_locked_class_lets_only_teachers_in() {
     let teacher = f.join(Role::Teacher);
     f.act(
         teacher,
-        Action::SetSettings(SettingsPatch {
+        T::SetSettings(SettingsPatch {
             locked: Some(true),
             ..SettingsPatch::default()
         }),
@@ -388,7 +439,7 @@ fn a_kick_with_bar_keeps_the_device_out_and_kills_the_token() {
     let out = f
         .act(
             teacher,
-            Action::Kick {
+            T::Kick {
                 participant: p(pupil),
                 bar: true,
             },
@@ -418,21 +469,18 @@ fn promotion_makes_a_co_teacher_who_can_be_demoted() {
     let teacher = f.join(Role::Teacher);
     let pupil = f.join(Role::Pupil);
     let observer = f.join(Role::Observer);
-    f.act(teacher, Action::Promote(p(pupil))).expect("promoted");
-    f.act(pupil, Action::Mute(p(observer))).err();
+    f.act(teacher, T::Promote(p(pupil))).expect("promoted");
+    f.act(pupil, T::Mute(p(observer))).err();
     assert_eq!(
-        f.act(pupil, Action::Demote(p(teacher))).err(),
+        f.act(pupil, T::Demote(p(teacher))).err(),
         Some(ErrorCode::Forbidden)
     );
     assert_eq!(
-        f.act(teacher, Action::Promote(p(observer))).err(),
+        f.act(teacher, T::Promote(p(observer))).err(),
         Some(ErrorCode::BadTarget)
     );
-    f.act(teacher, Action::Demote(p(pupil))).expect("demoted");
-    assert_eq!(
-        f.act(pupil, Action::MuteAll).err(),
-        Some(ErrorCode::Forbidden)
-    );
+    f.act(teacher, T::Demote(p(pupil))).expect("demoted");
+    assert_eq!(f.act(pupil, T::MuteAll).err(), Some(ErrorCode::Forbidden));
 }
 
 #[test]
@@ -444,15 +492,15 @@ fn a_dropped_member_is_kept_for_the_grace_period_and_replayed_the_chat() {
         ServerMessage::Welcome(w) => w.resume_token.clone(),
         other => panic!("{other:?}"),
     };
-    f.act(pupil, Action::RaiseHand).expect("raised");
-    f.act(teacher, Action::Mute(p(pupil))).expect("muted");
-    f.act(teacher, Action::Chat("one".into())).expect("chat");
+    f.act(pupil, M::RaiseHand).expect("raised");
+    f.act(teacher, T::Mute(p(pupil))).expect("muted");
+    f.act(teacher, M::Chat("one".into())).expect("chat");
     let out = f.class.disconnect(pupil, f.now);
     assert_eq!(
         out.to(teacher),
         vec![&ServerMessage::Reconnecting { id: p(pupil) }]
     );
-    f.act(teacher, Action::Chat("two".into())).expect("chat");
+    f.act(teacher, M::Chat("two".into())).expect("chat");
     f.now += Duration::from_secs(10);
     assert!(f.class.expire(f.now).messages.is_empty());
     let (who, snapshot, out) = f.class.resume(&token, 1, f.now).expect("resumed");
@@ -545,7 +593,7 @@ fn ending_the_class_says_bye_to_everyone_and_frees_the_media() {
     let mut f = Fixture::new();
     let teacher = f.join(Role::Teacher);
     let pupil = f.join(Role::Pupil);
-    let out = f.act(teacher, Action::EndClass).expect("ended");
+    let out = f.act(teacher, T::EndClass).expect("ended");
     assert!(out.ended);
     for id in [teacher, pupil] {
         assert!(out.to(id).contains(&&ServerMessage::Bye {
@@ -565,7 +613,7 @@ fn unknown_targets_are_named() {
     let teacher = f.join(Role::Teacher);
     for target in ["p999", "x", "", "p-1"] {
         assert_eq!(
-            f.act(teacher, Action::Mute(target.into())).err(),
+            f.act(teacher, T::Mute(target.into())).err(),
             Some(ErrorCode::NoSuchParticipant)
         );
     }
@@ -591,7 +639,7 @@ fn each_member_chooses_the_quality_it_receives_and_keeps_it_for_its_next_media_s
     let teacher = f.join(Role::Teacher);
     let pupil = f.join(Role::Pupil);
     let observer = f.join(Role::Observer);
-    let low = |id| Action::VideoQuality(p(id), VideoQuality::Low);
+    let low = |id| M::VideoQuality(p(id), VideoQuality::Low);
 
     let out = f.act(pupil, low(teacher)).expect("any member may choose");
     assert_eq!(
@@ -605,7 +653,7 @@ fn each_member_chooses_the_quality_it_receives_and_keeps_it_for_its_next_media_s
         "an unchanged wish is not sent again"
     );
     let out = f
-        .act(observer, Action::VideoQuality(p(pupil), VideoQuality::High))
+        .act(observer, M::VideoQuality(p(pupil), VideoQuality::High))
         .expect("observers too");
     assert_eq!(
         quality_wishes(&out.media),
@@ -626,16 +674,13 @@ fn each_member_chooses_the_quality_it_receives_and_keeps_it_for_its_next_media_s
         "one's own video"
     );
     assert_eq!(
-        f.act(pupil, Action::VideoQuality("p99".into(), VideoQuality::Low))
+        f.act(pupil, M::VideoQuality("p99".into(), VideoQuality::Low))
             .err(),
         Some(ErrorCode::NoSuchParticipant)
     );
     assert_eq!(
-        f.act(
-            pupil,
-            Action::VideoQuality("teacher".into(), VideoQuality::Low)
-        )
-        .err(),
+        f.act(pupil, M::VideoQuality("teacher".into(), VideoQuality::Low))
+            .err(),
         Some(ErrorCode::NoSuchParticipant),
         "not an id"
     );

@@ -6,6 +6,7 @@ pub mod connections;
 pub mod counters;
 pub mod origin;
 pub mod outbox;
+pub mod per_address;
 pub mod rate;
 
 use std::time::Duration;
@@ -17,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::protocol::{ErrorCode, ProtocolError};
 
-pub use origin::refuse_foreign_origin;
+pub use origin::{refuse_cross_site, refuse_foreign_origin};
 pub use rate::{RateLimiter, TokenBucket, Verdict};
 
 /// WebSocket close code for a client that kept flooding after being told to slow down.
@@ -75,6 +76,18 @@ pub struct LimitsSection {
     pub max_camera_tracks: usize,
     /// Screen-share tracks one participant may send.
     pub max_screen_tracks: usize,
+    /// Seats of each class kept for teachers: pupils and observers fill at most
+    /// `max_participants_per_room - teacher_seats`, so a class full of pupils still admits its
+    /// teacher (and a co-teacher).
+    pub teacher_seats: usize,
+    /// Most lobby places one address (an IPv4 address or an IPv6 /64) may hold in one class, so
+    /// one link opened many times cannot fill the lobby. A school behind one NAT shares one
+    /// address: keep it above a class's size.
+    pub lobby_places_per_address: usize,
+    /// Classes one address may create a minute, sustained (`POST /api/rooms` answers 429 beyond).
+    pub room_creations_per_minute: u32,
+    /// Classes one address may create at once, above that rate.
+    pub room_creation_burst: u32,
 }
 
 impl Default for LimitsSection {
@@ -99,6 +112,10 @@ impl Default for LimitsSection {
             max_mic_tracks: 1,
             max_camera_tracks: 1,
             max_screen_tracks: 1,
+            teacher_seats: 2,
+            lobby_places_per_address: 30,
+            room_creations_per_minute: 20,
+            room_creation_burst: 30,
         }
     }
 }
@@ -151,6 +168,20 @@ impl LimitsSection {
         if tracks.iter().any(|n| *n > 4) {
             return Err(
                 "limits: max_mic_tracks, max_camera_tracks and max_screen_tracks are at most 4"
+                    .into(),
+            );
+        }
+        if self.teacher_seats == 0 {
+            return Err(
+                "limits: teacher_seats must be at least 1 (a teacher must always get in)".into(),
+            );
+        }
+        if self.lobby_places_per_address == 0 {
+            return Err("limits: lobby_places_per_address must be at least 1".into());
+        }
+        if self.room_creations_per_minute == 0 || self.room_creation_burst == 0 {
+            return Err(
+                "limits: room_creations_per_minute and room_creation_burst must be at least 1"
                     .into(),
             );
         }

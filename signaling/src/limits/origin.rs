@@ -30,6 +30,34 @@ pub fn refuse_foreign_origin(
     }
 }
 
+/// The 403 to answer when a state-changing HTTP request (creating a class) comes from a page on
+/// another site. A cross-site `POST` with a simple content type (text/plain, a form) needs no
+/// CORS preflight, so without this any page on the web could create classes through a
+/// visitor's browser. Browsers say where a request comes from twice: `Sec-Fetch-Site` (only
+/// `same-origin`, or `none` for a typed address, passes) and `Origin` (only the server's own,
+/// never `allowed_origins`: those may embed a class, not create one). Requests with neither (an
+/// LMS back end, curl, a script) are not a browser's, and go on to the credential check.
+pub fn refuse_cross_site(public_url: Option<&str>, headers: &HeaderMap) -> Option<Response> {
+    let refuse = || {
+        Some(refusal(
+            StatusCode::FORBIDDEN,
+            "cross_site_refused",
+            "a class can only be created from this server's own page, not from another site",
+        ))
+    };
+    if let Some(site) = headers.get("sec-fetch-site") {
+        if !matches!(site.to_str(), Ok("same-origin" | "none")) {
+            return refuse();
+        }
+    }
+    let origin = headers.get(header::ORIGIN)?;
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    match origin.to_str() {
+        Ok(origin) if origin_allowed(origin, host, &[], public_url) => None,
+        _ => refuse(),
+    }
+}
+
 /// The decision, without HTTP types.
 pub fn origin_allowed(
     origin: &str,
@@ -136,6 +164,46 @@ mod tests {
             &[],
             public
         ));
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        map.insert(header::HOST, "127.0.0.1:8080".parse().expect("host"));
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().expect("value"));
+        }
+        map
+    }
+
+    #[test]
+    fn class_creation_comes_only_from_the_servers_own_pages() {
+        let public = Some("https://classe.example.org");
+        for ok in [
+            headers(&[]),
+            headers(&[
+                ("origin", "http://127.0.0.1:8080"),
+                ("sec-fetch-site", "same-origin"),
+            ]),
+            headers(&[("sec-fetch-site", "none")]),
+            headers(&[("origin", "https://classe.example.org")]),
+        ] {
+            assert!(refuse_cross_site(public, &ok).is_none(), "{ok:?}");
+        }
+        for refused in [
+            headers(&[("sec-fetch-site", "cross-site")]),
+            headers(&[("sec-fetch-site", "same-site")]),
+            headers(&[("origin", "https://evil.example")]),
+            headers(&[("origin", "null")]),
+            // Embedding a class is not creating one.
+            headers(&[("origin", "https://moodle.example.org")]),
+            headers(&[
+                ("origin", "http://127.0.0.1:8080"),
+                ("sec-fetch-site", "cross-site"),
+            ]),
+        ] {
+            let response = refuse_cross_site(public, &refused).expect("refused");
+            assert_eq!(response.status(), StatusCode::FORBIDDEN, "{refused:?}");
+        }
     }
 
     #[test]

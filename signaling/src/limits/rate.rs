@@ -23,12 +23,19 @@ impl TokenBucket {
         }
     }
 
-    /// A full bucket refilled by `per_minute` tokens a minute, for rates below one a second.
-    pub fn per_minute(per_minute: u32, capacity: u32, now: Instant) -> Self {
-        TokenBucket {
-            rate: f64::from(per_minute.max(1)) / 60.0,
-            ..TokenBucket::new(1, capacity, now)
-        }
+    /// A full bucket refilling `rate_per_min` tokens a minute (for rare actions, such as
+    /// creating a class).
+    pub fn per_minute(rate_per_min: u32, capacity: u32, now: Instant) -> Self {
+        let mut bucket = TokenBucket::new(1, capacity, now);
+        bucket.rate = f64::from(rate_per_min.max(1)) / 60.0;
+        bucket
+    }
+
+    /// Whether the bucket is full again at `now`: nothing was taken for long enough that
+    /// forgetting it changes nothing.
+    pub fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + elapsed * self.rate >= self.capacity
     }
 
     /// Takes one token if there is one.

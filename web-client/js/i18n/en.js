@@ -27,6 +27,9 @@ export const EN = {
   copyObserverLink: 'Copy observer link',
   createFailed: 'The class could not be created: {message}',
   createFailedNetwork: 'The server could not be reached. Check your connection and try again.',
+  adminKeyLabel: 'Admin key',
+  adminKeyHelp: 'This server asks for its admin key to create a class. Ask whoever runs the server for it.',
+  createWithKey: 'Create with this key',
 
   // Pre-join screen
   prejoinTitle: 'Get ready to join',

@@ -28,6 +28,10 @@ export const FR = {
   copyObserverLink: 'Copier le lien observateur',
   createFailed: 'La classe n’a pas pu être créée : {message}',
   createFailedNetwork: 'Le serveur est injoignable. Vérifiez votre connexion et réessayez.',
+  adminKeyLabel: 'Clé d’administration',
+  adminKeyHelp:
+    'Ce serveur demande sa clé d’administration pour créer une classe. Demandez-la à la personne qui gère le serveur.',
+  createWithKey: 'Créer avec cette clé',
 
   // Pre-join screen
   prejoinTitle: 'Préparez-vous à entrer',

@@ -13,6 +13,16 @@ use anyhow::{bail, Context};
 use crate::process::{self, Server};
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The configuration of a server we start. The generator is every pupil of every class, all
+/// from one address: the per-address limits that protect a real deployment from one link would
+/// refuse it, so they are lifted here (the node-wide limits stay as shipped).
+const SPAWNED_CONFIG: &str = "\
+[limits]
+max_connections_per_address = 1000000
+room_creations_per_minute = 1000000
+room_creation_burst = 1000000
+";
 const LISTENING: &str = "classroom listening on http://";
 
 /// A `classroom` process of ours; stopped (TERM, then KILL) when dropped.
@@ -28,8 +38,13 @@ impl SpawnedServer {
         if !path.is_file() {
             bail!("--spawn-server: no such file {}", path.display());
         }
+        let config =
+            std::env::temp_dir().join(format!("classroom-loadtest-{}.toml", std::process::id()));
+        std::fs::write(&config, SPAWNED_CONFIG)
+            .with_context(|| format!("writing {}", config.display()))?;
         let mut command = process::server_command(path, cpu);
         command.args(["--http", "127.0.0.1:0", "--udp-port-base", "0"]);
+        command.arg("--config").arg(&config);
         if let Some(shards) = shards {
             command.arg("--shards").arg(shards.to_string());
         }
@@ -55,7 +70,10 @@ impl SpawnedServer {
                 }
             }
         });
-        let line = match rx.recv_timeout(STARTUP_TIMEOUT) {
+        let started = rx.recv_timeout(STARTUP_TIMEOUT);
+        // Read at start only.
+        let _ = std::fs::remove_file(&config);
+        let line = match started {
             Ok(line) => line,
             Err(_) => bail!(
                 "{} did not print its listening line within {STARTUP_TIMEOUT:?} (exit status: {})",
