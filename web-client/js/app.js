@@ -191,6 +191,10 @@ function wireConnection(conn) {
   conn.on('socket-close', (info) => {
     if (conn !== connection || ended) return;
     console.warn(`classroom: signalling socket closed (code ${info.code})`);
+    // Back on the pre-join screen (a refused name being retyped), the server closes a socket
+    // that has not joined within its join deadline (4010): nothing is lost, and the next join
+    // opens a new socket.
+    if (classroom.state === 'prejoin') return;
     // A class we were in survives a dropped socket for a grace period: try to resume.
     if ((classroom.state === 'joined' || classroom.state === 'reconnecting') && classroom.resumeToken) {
       reconnector.start();
