@@ -8,29 +8,31 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::{SinkExt, StreamExt};
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::StreamExt;
 use sfu::{Command, MediaEvent, Rejection, TrackSource};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 
-use crate::class::Action;
 use crate::limits::connections::ConnectionSlot;
 use crate::limits::outbox::{outbox, Outbox, OutboxReceiver};
-use crate::limits::{
-    RateLimiter, Verdict, FLOOD_CLOSE_CODE, JOIN_DEADLINE_CLOSE_CODE, TOO_SLOW_CLOSE_CODE,
-};
+use crate::limits::{RateLimiter, Verdict, FLOOD_CLOSE_CODE, JOIN_DEADLINE_CLOSE_CODE};
 use crate::media_link::Media;
 use crate::offer_check::OfferGate;
 use crate::protocol::{
     parse_client_message, ByeReason, ClientMessage, ErrorCode, ProtocolError, ServerMessage,
-    SettingsPatch, Source, TrackKind, PROTOCOL_VERSION,
+    Source, TrackKind, PROTOCOL_VERSION,
 };
 use crate::rooms::{media_down, Entered, Newcomer, Resumption};
 use crate::server::{stopping, AppState};
 
-/// How long a closing session waits for the client's close reply.
-const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+mod live;
+mod translate;
+mod writer;
+
+pub use live::{LiveSession, LiveSessions};
+use translate::{action_of, rejection_error, track_source};
+use writer::{linger, write_out, Close, WriterEnd};
 
 /// Longest mid in an offer's `sources`, and most entries: a browser has a handful of m-lines.
 const MAX_SOURCES: usize = 16;
@@ -81,83 +83,6 @@ struct Session {
     offers: OfferGate,
     /// Where the connection comes from: counted, never logged.
     peer: IpAddr,
-}
-
-/// Counts the node's running sessions, so shutdown can wait for their goodbyes.
-#[derive(Debug, Default)]
-pub struct LiveSessions(watch::Sender<usize>);
-
-impl LiveSessions {
-    /// One more session; it counts until the returned guard is dropped.
-    pub fn enter(&self) -> LiveSession {
-        self.0.send_modify(|n| *n += 1);
-        LiveSession(self.0.clone())
-    }
-
-    pub fn count(&self) -> usize {
-        *self.0.borrow()
-    }
-
-    /// True once no session runs; false if some still do after `within`.
-    pub async fn all_ended_within(&self, within: std::time::Duration) -> bool {
-        let mut count = self.0.subscribe();
-        let none_left = async { drop(count.wait_for(|n| *n == 0).await) };
-        tokio::time::timeout(within, none_left).await.is_ok()
-    }
-}
-
-/// One running session, counted in [`LiveSessions`] while it lives.
-#[derive(Debug)]
-pub struct LiveSession(watch::Sender<usize>);
-
-impl Drop for LiveSession {
-    fn drop(&mut self) {
-        self.0.send_modify(|n| *n -= 1);
-    }
-}
-
-/// How a session ends, from our side.
-#[derive(Debug, Clone, Copy)]
-struct Close {
-    code: u16,
-    reason: &'static str,
-    /// The member stays in the class for the grace period and may resume (the connection is
-    /// treated as dropped), instead of leaving now.
-    resumable: bool,
-}
-
-impl Close {
-    const fn new(code: u16, reason: &'static str) -> Close {
-        Close {
-            code,
-            reason,
-            resumable: false,
-        }
-    }
-
-    const BYE: Close = Close::new(1000, "bye");
-
-    const TOO_SLOW: Close = Close {
-        code: TOO_SLOW_CLOSE_CODE,
-        reason: "too slow to read",
-        resumable: true,
-    };
-}
-
-/// Why the writer stopped before the session did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum WriterEnd {
-    /// The socket broke.
-    Broken,
-    /// The socket took nothing for the send timeout.
-    Stalled,
-    /// The outbox overflowed; the close (4009) has been written, if the socket took it.
-    Overflowed,
-    /// Wrote everything and the close the session asked for.
-    Closed,
-    /// Wrote a `bye` (the class ended this session: kicked, denied, class over, replaced) and
-    /// the close after it.
-    Bye,
 }
 
 impl Session {
@@ -545,35 +470,7 @@ impl Session {
                 entered.link.set_media(Media::None);
             }
         }
-        match why {
-            Rejection::BadSdp(problem) => {
-                ProtocolError::new(ErrorCode::BadSdp, format!("the SDP was refused: {problem}"))
-            }
-            Rejection::NoUsableCodec => ProtocolError::new(
-                ErrorCode::NoUsableCodec,
-                "the offer has no codec this server speaks (Opus for audio; VP8 or H.264 for video)",
-            ),
-            Rejection::RenegotiationBusy => ProtocolError::new(
-                ErrorCode::RenegotiationBusy,
-                "answer the server's offer first, then send yours again",
-            ),
-            Rejection::UnexpectedAnswer => ProtocolError::new(
-                ErrorCode::UnexpectedAnswer,
-                "there is no offer from the server to answer",
-            ),
-            Rejection::NotJoined => ProtocolError::new(
-                ErrorCode::BadSdp,
-                "no media session yet: send your offer again",
-            ),
-            Rejection::AlreadyJoined => ProtocolError::new(
-                ErrorCode::AlreadyJoined,
-                "this participant already has a media session",
-            ),
-            Rejection::NoServerAddress => ProtocolError::new(
-                ErrorCode::ServerError,
-                "the media server has no usable address; tell the administrator",
-            ),
-        }
+        rejection_error(why)
     }
 
     /// Counts one message against the client's rate: `Ok` to handle it, `Err(None)` to drop it
@@ -637,184 +534,4 @@ impl Session {
         }
         self.state.rooms.want_sweep();
     }
-}
-
-/// The class action a client message asks for; `None` for messages handled elsewhere. Which of
-/// them only a teacher may ask is decided here, by type, and checked once by `Class::act`.
-fn action_of(message: ClientMessage) -> Option<Action> {
-    use crate::class::{MemberAction as M, TeacherAction as T};
-    let settings = |patch| Some(T::SetSettings(patch).into());
-    match message {
-        ClientMessage::MediaState {
-            audio,
-            video,
-            screen,
-        } => Some(
-            M::MediaState {
-                audio,
-                video,
-                screen,
-            }
-            .into(),
-        ),
-        ClientMessage::RaiseHand => Some(M::RaiseHand.into()),
-        ClientMessage::LowerHand { participant: None } => Some(M::LowerOwnHand.into()),
-        ClientMessage::Chat { text } => Some(M::Chat(text).into()),
-        ClientMessage::VideoQuality {
-            participant,
-            quality,
-        } => Some(M::VideoQuality(participant, quality).into()),
-        ClientMessage::LowerHand {
-            participant: Some(participant),
-        } => Some(T::LowerHand(participant).into()),
-        ClientMessage::LowerAllHands => Some(T::LowerAllHands.into()),
-        ClientMessage::Mute { participant } => Some(T::Mute(participant).into()),
-        ClientMessage::MuteAll => Some(T::MuteAll.into()),
-        ClientMessage::CameraOff { participant } => Some(T::CameraOff(participant).into()),
-        ClientMessage::StopScreen { participant } => Some(T::StopScreen(participant).into()),
-        ClientMessage::Kick { participant, bar } => Some(T::Kick { participant, bar }.into()),
-        ClientMessage::Lock { locked } => settings(SettingsPatch {
-            locked: Some(locked),
-            ..SettingsPatch::default()
-        }),
-        ClientMessage::SetGuestPolicy { policy } => settings(SettingsPatch {
-            guest_policy: Some(policy),
-            ..SettingsPatch::default()
-        }),
-        ClientMessage::SetChat { enabled } => settings(SettingsPatch {
-            chat: Some(enabled),
-            ..SettingsPatch::default()
-        }),
-        ClientMessage::SetSettings { settings: patch } => settings(patch),
-        ClientMessage::Admit { participant } => Some(T::Admit(participant).into()),
-        ClientMessage::Deny { participant } => Some(T::Deny(participant).into()),
-        ClientMessage::Promote { participant } => Some(T::Promote(participant).into()),
-        ClientMessage::Demote { participant } => Some(T::Demote(participant).into()),
-        ClientMessage::GiveFloor { participant } => Some(T::GiveFloor(participant).into()),
-        ClientMessage::TakeFloor { participant } => Some(T::TakeFloor(participant).into()),
-        ClientMessage::SetRights {
-            participant,
-            rights,
-        } => Some(T::SetRights(participant, rights).into()),
-        ClientMessage::EndClass => Some(T::EndClass.into()),
-        ClientMessage::Join { .. }
-        | ClientMessage::Resume { .. }
-        | ClientMessage::Offer { .. }
-        | ClientMessage::Answer { .. }
-        | ClientMessage::Leave
-        | ClientMessage::Ping => None,
-    }
-}
-
-fn track_source(source: Source) -> TrackSource {
-    match source {
-        Source::Mic => TrackSource::Mic,
-        Source::Camera => TrackSource::Camera,
-        Source::Screen => TrackSource::Screen,
-    }
-}
-
-/// After we sent a close, waits (briefly) for the client's close reply. Dropping a socket that
-/// still has unread input makes the kernel reset the connection, and a reset can overtake the
-/// error and close frame we just sent.
-async fn linger(stream: &mut futures_util::stream::SplitStream<WebSocket>) {
-    let deadline = tokio::time::Instant::now() + LINGER;
-    loop {
-        match tokio::time::timeout_at(deadline, stream.next()).await {
-            Ok(Some(Ok(Message::Close(_)))) | Err(_) => return,
-            Ok(Some(Ok(_))) => continue,
-            Ok(Some(Err(_)) | None) => {
-                // The stream cannot read on (e.g. after an oversized frame): give the client a
-                // moment to read what we sent before the reset.
-                let soon = tokio::time::Instant::now() + LINGER / 4;
-                tokio::time::sleep_until(soon.min(deadline)).await;
-                return;
-            }
-        }
-    }
-}
-
-type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
-
-/// Writes the outbox to the socket until the session closes (then what is still queued, and the
-/// close frame) or the outbox overflows (then the close 4009). Each frame must be taken by the
-/// socket within `send_timeout`, or the writer gives up (`Stalled`).
-async fn write_out(
-    mut sink: Sink,
-    mut out_rx: OutboxReceiver,
-    mut closing: oneshot::Receiver<Close>,
-    send_timeout: std::time::Duration,
-) -> WriterEnd {
-    let close = loop {
-        let next = tokio::select! {
-            biased;
-            next = out_rx.recv() => next,
-            close = &mut closing => match close {
-                Ok(close) => break close,
-                // The session is gone without a word: nothing more to write.
-                Err(_) => return WriterEnd::Broken,
-            },
-        };
-        let Ok(message) = next else {
-            break Close::TOO_SLOW;
-        };
-        let bye = matches!(message, ServerMessage::Bye { .. });
-        // A client that stopped reading holds this send; if its outbox overflows meanwhile, the
-        // close is queued behind what the socket already has, for the client to read last.
-        let overflowed = tokio::select! {
-            sent = send(&mut sink, text_frame(&message), send_timeout) => match sent {
-                Ok(()) => false,
-                Err(end) => return end,
-            },
-            () = out_rx.overflowed() => true,
-        };
-        if overflowed {
-            break Close::TOO_SLOW;
-        }
-        if bye {
-            // The session's own goodbyes (leave, shutdown) come with the close it chose, set
-            // before this future ran again (both run in one task); the class's come alone.
-            break closing.try_recv().unwrap_or(Close::BYE);
-        }
-    };
-    let end = if close.code == TOO_SLOW_CLOSE_CODE {
-        WriterEnd::Overflowed
-    } else if close.reason == Close::BYE.reason {
-        WriterEnd::Bye
-    } else {
-        while let Some(message) = out_rx.try_recv() {
-            if let Err(end) = send(&mut sink, text_frame(&message), send_timeout).await {
-                return end;
-            }
-        }
-        WriterEnd::Closed
-    };
-    let frame = CloseFrame {
-        code: close.code,
-        reason: Utf8Bytes::from_static(close.reason),
-    };
-    match send(&mut sink, Message::Close(Some(frame)), send_timeout).await {
-        Ok(()) => end,
-        Err(failed) => failed,
-    }
-}
-
-/// Writes one frame, within `send_timeout`.
-async fn send(
-    sink: &mut Sink,
-    message: Message,
-    send_timeout: std::time::Duration,
-) -> Result<(), WriterEnd> {
-    match tokio::time::timeout(send_timeout, sink.send(message)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(_)) => Err(WriterEnd::Broken),
-        Err(_) => Err(WriterEnd::Stalled),
-    }
-}
-
-fn text_frame(message: &ServerMessage) -> Message {
-    // Serializing our own enum of strings, numbers and maps cannot fail; an empty object would
-    // be caught by the client's parser if it ever did.
-    let text = serde_json::to_string(message).unwrap_or_else(|_| "{}".to_owned());
-    Message::Text(text.into())
 }
