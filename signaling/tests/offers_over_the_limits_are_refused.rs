@@ -83,7 +83,7 @@ async fn an_observer_cannot_publish_through_its_answer() {
     let server = start(config).await;
     let class = create_class(&server).await;
     let (mut observer, _, _) =
-        Client::joined(&server, &class, &class.observer_token, "Observer").await;
+        Client::joined(&server, &class, &class.observer_token, "Inspector Ines").await;
     let (mut rtc, offer) = offer_of(&[
         (MediaKind::Audio, Direction::Inactive),
         (MediaKind::Video, Direction::Inactive),

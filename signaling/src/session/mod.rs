@@ -217,8 +217,11 @@ impl Session {
                 let Some(entered) = &self.entered else {
                     return self.not_joined();
                 };
-                let role = entered.room.role(entered.id);
-                let answer = match self.offers.answer(&self.state.config, role, &sdp) {
+                // A guest still in the lobby costs no SDP work.
+                let Some(role) = entered.room.role(entered.id) else {
+                    return self.error(waiting_in_the_lobby());
+                };
+                let answer = match self.offers.answer(&self.state.config, Some(role), &sdp) {
                     Ok(answer) => answer,
                     Err(e) => return self.error(e),
                 };
@@ -363,11 +366,14 @@ impl Session {
             .into_iter()
             .map(|(mid, source)| (mid, track_source(source)))
             .collect();
-        let role = entered.room.role(entered.id);
+        // A guest still in the lobby costs no SDP work, nor any of its offer allowance.
+        let Some(role) = entered.room.role(entered.id) else {
+            return self.error(waiting_in_the_lobby());
+        };
         let config = &self.state.config;
         let offer = match self
             .offers
-            .offer(config, role, &sdp, &sources, Instant::now())
+            .offer(config, Some(role), &sdp, &sources, Instant::now())
         {
             Ok(offer) => offer,
             Err(e) => return self.error(e),
@@ -400,10 +406,7 @@ impl Session {
             return None;
         };
         if !entered.room.is_member(entered.id) {
-            return self.error(ProtocolError::new(
-                ErrorCode::NotJoined,
-                "wait for a teacher to let you in",
-            ));
+            return self.error(waiting_in_the_lobby());
         }
         let sent = self
             .state
@@ -534,4 +537,9 @@ impl Session {
         }
         self.state.rooms.want_sweep();
     }
+}
+
+/// The refusal of media negotiation to a guest the teacher has not let in yet.
+fn waiting_in_the_lobby() -> ProtocolError {
+    ProtocolError::new(ErrorCode::NotJoined, "wait for a teacher to let you in")
 }
