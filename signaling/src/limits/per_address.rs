@@ -7,9 +7,13 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::TokenBucket;
+
+/// How often networks whose bucket has refilled are forgotten even while the map has room: an
+/// address is personal data, kept no longer than the limit needs it.
+const FORGET_EVERY: Duration = Duration::from_secs(60);
 
 /// The network `ip` counts against: IPv4 as is (also when written IPv4-mapped), IPv6 to its /64.
 pub fn network_of(ip: IpAddr) -> IpAddr {
@@ -33,6 +37,7 @@ pub struct AddressBuckets {
     rate_per_min: u32,
     burst: u32,
     max_addresses: usize,
+    last_forgotten: Option<Instant>,
 }
 
 impl AddressBuckets {
@@ -47,17 +52,23 @@ impl AddressBuckets {
             rate_per_min: rate_per_min.max(1),
             burst: burst.max(1),
             max_addresses: Self::MAX_ADDRESSES,
+            last_forgotten: None,
         }
     }
 
     /// Takes one token for `ip`'s network; false when that network is over its rate.
     pub fn try_take(&mut self, ip: IpAddr, now: Instant) -> bool {
         let net = network_of(ip);
-        if !self.buckets.contains_key(&net) && self.buckets.len() >= self.max_addresses {
+        let full = !self.buckets.contains_key(&net) && self.buckets.len() >= self.max_addresses;
+        let due = self
+            .last_forgotten
+            .is_none_or(|t| now.saturating_duration_since(t) >= FORGET_EVERY);
+        if full || due {
             self.buckets.retain(|_, bucket| !bucket.is_full(now));
-            if self.buckets.len() >= self.max_addresses {
-                return false;
-            }
+            self.last_forgotten = Some(now);
+        }
+        if full && self.buckets.len() >= self.max_addresses {
+            return false;
         }
         let (rate_per_min, burst) = (self.rate_per_min, self.burst);
         self.buckets
@@ -115,6 +126,19 @@ mod tests {
             buckets.try_take(one, now + Duration::from_secs(1)),
             "one a second comes back"
         );
+    }
+
+    #[test]
+    fn a_quiet_network_is_forgotten_once_its_bucket_is_full_again() {
+        let start = Instant::now();
+        let mut buckets = AddressBuckets::new(60, 2);
+        let a: IpAddr = "192.0.2.1".parse().expect("ip");
+        let b: IpAddr = "192.0.2.2".parse().expect("ip");
+        assert!(buckets.try_take(a, start));
+        assert_eq!(buckets.len(), 1);
+        // A minute on, `a`'s bucket has long refilled: the next call (from anyone) forgets it.
+        assert!(buckets.try_take(b, start + FORGET_EVERY));
+        assert_eq!(buckets.len(), 1, "only b is remembered");
     }
 
     #[test]
