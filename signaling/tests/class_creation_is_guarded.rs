@@ -4,21 +4,17 @@
 
 mod common;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use serde_json::Value;
 use signaling::Server;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpSocket;
 
 const KEY: &str = "a-long-enough-admin-key";
 
 /// POSTs `/api/rooms` from `local` with `headers` (and a text/plain body, as a cross-site form
 /// or `fetch` without preflight sends): (status, JSON body).
 async fn post_from(server: &Server, local: IpAddr, headers: &[(&str, &str)]) -> (u16, Value) {
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket.bind(SocketAddr::new(local, 0)).expect("bind");
-    let mut stream = socket.connect(server.http_addr).await.expect("connect");
+    let mut stream = common::tcp_from(server.http_addr, local).await;
     let mut request = format!(
         "POST /api/rooms HTTP/1.1\r\nHost: {}\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n",
         server.http_addr
@@ -27,20 +23,8 @@ async fn post_from(server: &Server, local: IpAddr, headers: &[(&str, &str)]) -> 
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\nhi");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    tokio::time::timeout(common::WAIT, stream.read_to_string(&mut response))
-        .await
-        .expect("answer in time")
-        .expect("read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    let json = serde_json::from_str(body).unwrap_or(Value::Null);
-    (status, json)
+    let (status, body) = common::exchange(&mut stream, &request).await;
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
 async fn post(server: &Server, headers: &[(&str, &str)]) -> (u16, Value) {

@@ -2,44 +2,21 @@
 //! leave it), flooded with idle connections from one machine: it fits its connection cap under
 //! the limit, never runs out of file descriptors, and `/healthz` still answers for everyone else.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read};
 use std::net::{IpAddr, SocketAddr};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 
 const BIN: &str = env!("CARGO_BIN_EXE_classroom");
 const FILE_LIMIT: usize = 256;
 const FLOOD: usize = 600;
 
 async fn get_from(addr: SocketAddr, from: [u8; 4], path: &str) -> (u16, String) {
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket
-        .bind(SocketAddr::new(IpAddr::from(from), 0))
-        .expect("bind");
-    let mut stream = socket.connect(addr).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    tokio::time::timeout(
-        Duration::from_secs(10),
-        stream.read_to_string(&mut response),
-    )
-    .await
-    .expect("response in time")
-    .expect("read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("a status line: {response:?}"));
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    common::http_get_from(addr, IpAddr::from(from), path).await
 }
 
 #[tokio::test]

@@ -5,30 +5,23 @@
 
 mod common;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::time::Duration;
 
-use common::{Client, Next, WAIT};
+use common::{http_get_from, tcp_from, Client, Next, WAIT};
 use serde_json::json;
 use signaling::limits::{FLOOD_CLOSE_CODE, JOIN_DEADLINE_CLOSE_CODE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 
 const OTHER_ADDRESS: [u8; 4] = [127, 0, 0, 2];
 
-/// A TCP connection to the server from local address `from` (127.0.0.x is all loopback).
-async fn tcp_from(server: &signaling::Server, from: [u8; 4]) -> TcpStream {
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket
-        .bind(SocketAddr::new(IpAddr::from(from), 0))
-        .expect("bind");
-    socket.connect(server.http_addr).await.expect("connect")
-}
-
 /// Opens a WebSocket from `from`: `Err(status, body)` when the server refuses the handshake.
 async fn ws_from(server: &signaling::Server, from: [u8; 4]) -> Result<Client, (u16, String)> {
-    let stream = tokio_tungstenite::MaybeTlsStream::Plain(tcp_from(server, from).await);
+    let stream = tokio_tungstenite::MaybeTlsStream::Plain(
+        tcp_from(server.http_addr, IpAddr::from(from)).await,
+    );
     let url = format!("ws://{}/ws", server.http_addr);
     match tokio_tungstenite::client_async(url, stream).await {
         Ok((ws, _)) => Ok(Client { ws }),
@@ -45,27 +38,7 @@ async fn ws_from(server: &signaling::Server, from: [u8; 4]) -> Result<Client, (u
 
 /// One HTTP/1.1 GET from `from` on a new connection: (status, body).
 async fn get_from(server: &signaling::Server, from: [u8; 4], path: &str) -> (u16, String) {
-    let mut stream = tcp_from(server, from).await;
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        server.http_addr
-    );
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut response = String::new();
-    tokio::time::timeout(WAIT, stream.read_to_string(&mut response))
-        .await
-        .expect("response in time")
-        .expect("read");
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("a status line: {response:?}"));
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    http_get_from(server.http_addr, IpAddr::from(from), path).await
 }
 
 /// Waits until the server closes `stream` (EOF or reset), reading and discarding what it sends.

@@ -8,12 +8,13 @@ pub mod metrics;
 pub mod peer;
 pub mod tls;
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use signaling::{Config, Server};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -70,7 +71,6 @@ pub async fn http_get(server: &Server, path: &str) -> (u16, String) {
 }
 
 async fn http(server: &Server, method: &str, path: &str, bearer: Option<&str>) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = TcpStream::connect(server.http_addr).await.expect("connect");
     let auth = bearer
         .map(|b| format!("Authorization: Bearer {b}\r\n"))
@@ -79,6 +79,26 @@ async fn http(server: &Server, method: &str, path: &str, bearer: Option<&str>) -
         "{method} {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n",
         server.http_addr
     );
+    exchange(&mut stream, &request).await
+}
+
+/// A TCP connection to `addr` from the local address `from`: every 127.0.0.x is loopback, so one
+/// test can stand for several machines.
+pub async fn tcp_from(addr: SocketAddr, from: IpAddr) -> TcpStream {
+    let socket = match from {
+        IpAddr::V4(_) => TcpSocket::new_v4(),
+        IpAddr::V6(_) => TcpSocket::new_v6(),
+    }
+    .expect("tcp socket");
+    socket
+        .bind(SocketAddr::new(from, 0))
+        .expect("bind the client address");
+    socket.connect(addr).await.expect("connect")
+}
+
+/// Sends `request` (which asks `Connection: close`) and reads the whole answer: (status, body).
+pub async fn exchange(stream: &mut TcpStream, request: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut response = String::new();
     tokio::time::timeout(WAIT, stream.read_to_string(&mut response))
@@ -89,12 +109,19 @@ async fn http(server: &Server, method: &str, path: &str, bearer: Option<&str>) -
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .expect("status");
+        .unwrap_or_else(|| panic!("a status line: {response:?}"));
     let body = response
         .split_once("\r\n\r\n")
         .map(|(_, b)| b.to_owned())
         .unwrap_or_default();
     (status, body)
+}
+
+/// One HTTP/1.1 GET of `path` from the local address `from`, on a new connection.
+pub async fn http_get_from(addr: SocketAddr, from: IpAddr, path: &str) -> (u16, String) {
+    let mut stream = tcp_from(addr, from).await;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    exchange(&mut stream, &request).await
 }
 
 /// A signalling client speaking JSON over a real WebSocket.
@@ -120,16 +147,8 @@ impl Client {
 
     /// Connects from the local address `ip` (a loopback address other than 127.0.0.1 lets a test
     /// tell this client apart, e.g. to look for its address in the logs).
-    pub async fn connect_bound(server: &Server, ip: std::net::IpAddr) -> Client {
-        let socket = match ip {
-            std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
-            std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
-        }
-        .expect("tcp socket");
-        socket
-            .bind((ip, 0).into())
-            .expect("bind the client address");
-        let stream = socket.connect(server.http_addr).await.expect("connect");
+    pub async fn connect_bound(server: &Server, ip: IpAddr) -> Client {
+        let stream = tcp_from(server.http_addr, ip).await;
         let url = format!("ws://{}/ws", server.http_addr);
         let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
             .await
