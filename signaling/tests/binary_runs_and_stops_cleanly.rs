@@ -1,56 +1,15 @@
 //! The `classroom` binary itself: starts with flags, serves, says goodbye to sessions and exits 0
 //! on SIGTERM and SIGINT; refuses a bad configuration with a clear message and exit code 2.
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use std::io::Read;
+use std::time::Duration;
+
+use common::binary::{listening_addr, signal, spawn, wait_exit, EPHEMERAL};
 
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
-
-const BIN: &str = env!("CARGO_BIN_EXE_classroom");
-
-fn spawn(args: &[&str]) -> Child {
-    Command::new(BIN)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary starts")
-}
-
-/// Reads the "listening on" line the binary prints and returns the base URL's host:port.
-fn listening_addr(child: &mut Child) -> String {
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("a line on stdout");
-    line.trim()
-        .strip_prefix("classroom listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_owned()
-}
-
-fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "the server did not stop in time");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-}
 
 /// Sessions open when SIGTERM arrives: enough that some are still being set up or flushing when
 /// the HTTP side stops, which is where a goodbye used to be lost (the process exited first).
@@ -58,14 +17,7 @@ const SESSIONS_AT_SHUTDOWN: usize = 20;
 
 #[tokio::test]
 async fn sigterm_says_bye_to_sessions_and_exits_zero() {
-    let mut child = spawn(&[
-        "--http",
-        "127.0.0.1:0",
-        "--udp-port-base",
-        "0",
-        "--shards",
-        "1",
-    ]);
+    let mut child = spawn(&EPHEMERAL);
     let addr = listening_addr(&mut child);
     let mut sessions = Vec::new();
     for _ in 0..SESSIONS_AT_SHUTDOWN {
@@ -98,14 +50,7 @@ async fn sigterm_says_bye_to_sessions_and_exits_zero() {
 
 #[test]
 fn sigint_exits_zero() {
-    let mut child = spawn(&[
-        "--http",
-        "127.0.0.1:0",
-        "--udp-port-base",
-        "0",
-        "--shards",
-        "1",
-    ]);
+    let mut child = spawn(&EPHEMERAL);
     listening_addr(&mut child);
     signal(&child, "INT");
     assert!(wait_exit(&mut child).success());

@@ -76,15 +76,7 @@ async fn pupils_dropping_one_after_another_each_leave_at_their_own_deadline() {
         assert!(dropped.contains(&id), "{message}");
         left.insert(id);
     }
-    let only_the_teacher = [
-        ("classroom_classes", 1.0),
-        ("classroom_participants", 1.0),
-        ("classroom_shard_rooms", 0.0),
-        ("classroom_shard_media_sessions", 0.0),
-        ("classroom_shard_published_tracks", 0.0),
-        ("classroom_shard_subscriptions", 0.0),
-        ("classroom_shard_demux_entries", 0.0),
-    ];
+    let only_the_teacher = metrics::one_member_without_media();
     metrics::wait_for(&server, &only_the_teacher, common::WAIT)
         .await
         .expect("nothing of the pupils is left");

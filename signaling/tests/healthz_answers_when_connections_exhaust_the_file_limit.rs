@@ -4,14 +4,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::binary;
 use tokio::net::TcpStream;
 
-const BIN: &str = env!("CARGO_BIN_EXE_classroom");
 const FILE_LIMIT: usize = 256;
 const FLOOD: usize = 600;
 
@@ -22,33 +22,17 @@ async fn get_from(addr: SocketAddr, from: [u8; 4], path: &str) -> (u16, String) 
 #[tokio::test]
 async fn healthz_answers_while_idle_connections_flood_a_small_file_limit() {
     // `ulimit -n` in sh sets the hard limit too, so the binary cannot raise it.
-    let mut child = Command::new("sh")
+    let mut command = Command::new("sh");
+    command
         .args([
             "-c",
             &format!("ulimit -n {FILE_LIMIT} && exec \"$0\" \"$@\""),
-            BIN,
-            "--http",
-            "127.0.0.1:0",
-            "--udp-port-base",
-            "0",
-            "--shards",
-            "1",
         ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("a line on stdout");
-    let addr: SocketAddr = line
-        .trim()
-        .strip_prefix("classroom listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .expect("address");
+        .arg(binary::BIN)
+        .args(binary::EPHEMERAL)
+        .env("RUST_LOG", "warn");
+    let mut child = binary::spawn_command(command);
+    let addr: SocketAddr = binary::listening_addr(&mut child).parse().expect("address");
 
     // Idle connections from one machine, far more than the file limit allows.
     let mut flood = Vec::new();

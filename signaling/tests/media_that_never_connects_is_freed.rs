@@ -60,15 +60,7 @@ async fn twenty_sessions_that_never_connect_are_all_freed() {
     for pupil in &mut pupils {
         expect_media_failed(pupil).await;
     }
-    let only_the_teacher = [
-        ("classroom_classes", 1.0),
-        ("classroom_participants", 1.0),
-        ("classroom_shard_rooms", 0.0),
-        ("classroom_shard_media_sessions", 0.0),
-        ("classroom_shard_published_tracks", 0.0),
-        ("classroom_shard_subscriptions", 0.0),
-        ("classroom_shard_demux_entries", 0.0),
-    ];
+    let only_the_teacher = metrics::one_member_without_media();
     metrics::wait_for(&server, &only_the_teacher, common::WAIT)
         .await
         .expect("nothing of the silent sessions is left");

@@ -2,11 +2,13 @@
 //! gets a few log lines per minute, not one per message; the rest are counted and summed up.
 //! And the binary writes plain text, without colour codes, when its stderr is not a terminal.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+mod common;
 
+use std::io::{Read, Write};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use common::binary;
 use signaling::log_limit::{self, WarningLimiter, BURST};
 use str0m::change::SdpOffer;
 use tracing_subscriber::layer::SubscriberExt;
@@ -83,35 +85,12 @@ fn a_repeated_str0m_warning_is_logged_a_few_times_then_counted() {
 
 #[test]
 fn the_binary_logs_without_colour_codes_when_not_on_a_terminal() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_classroom"))
-        .args([
-            "--http",
-            "127.0.0.1:0",
-            "--udp-port-base",
-            "0",
-            "--shards",
-            "1",
-        ])
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("listening line");
-    assert!(line.starts_with("classroom listening on http://"), "{line}");
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while child.try_wait().expect("wait").is_none() {
-        assert!(Instant::now() < deadline, "stopped in time");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut command = Command::new(binary::BIN);
+    command.args(binary::EPHEMERAL).env("RUST_LOG", "info");
+    let mut child = binary::spawn_command(command);
+    binary::listening_addr(&mut child);
+    binary::signal(&child, "TERM");
+    binary::wait_exit(&mut child);
     let mut stderr = String::new();
     child
         .stderr

@@ -85,7 +85,7 @@ pub fn origin_allowed(
 }
 
 /// `https://host:port` of a URL (drops the path).
-fn origin_of(url: &str) -> &str {
+pub(crate) fn origin_of(url: &str) -> &str {
     let url = url.trim_end_matches('/');
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
     match url[after_scheme..].find('/') {

@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
+use crate::limits::origin::origin_of;
+
 /// The app of the plain-HTTP listener: redirects to `https://<host>[:https_port]<path>` (or to
 /// `public_url`'s origin when it is an https URL), and `/healthz`.
 pub fn redirect_router(https_port: u16, public_url: Option<String>) -> Router {
@@ -75,16 +77,6 @@ fn host_name(host: &str) -> Option<&str> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c));
     valid.then_some(name)
-}
-
-/// `https://host:port` of a URL, without its path.
-fn origin_of(url: &str) -> &str {
-    let url = url.trim_end_matches('/');
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find('/') {
-        Some(slash) => &url[..after_scheme + slash],
-        None => url,
-    }
 }
 
 #[cfg(test)]

@@ -68,3 +68,14 @@ pub async fn wait_for(
 pub fn nothing() -> Vec<(&'static str, f64)> {
     HELD.iter().map(|name| (*name, 0.0)).collect()
 }
+
+/// One class holding one participant with no media session (a teacher who never offered, or
+/// whose media was freed): everyone else's media, tracks and routes are gone.
+pub fn one_member_without_media() -> Vec<(&'static str, f64)> {
+    HELD.iter()
+        .map(|name| {
+            let one = matches!(*name, "classroom_classes" | "classroom_participants");
+            (*name, if one { 1.0 } else { 0.0 })
+        })
+        .collect()
+}

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
+pub mod binary;
 pub mod jwt;
 pub mod metrics;
 pub mod peer;
