@@ -3,10 +3,9 @@
 
 mod common;
 
-use std::io::Read;
 use std::time::Duration;
 
-use common::binary::{listening_addr, signal, spawn, wait_exit, EPHEMERAL};
+use common::binary::{listening_addr, signal, spawn, stderr_of, wait_exit, EPHEMERAL};
 
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
@@ -61,13 +60,7 @@ fn a_bad_configuration_is_refused_with_a_reason() {
     let mut child = spawn(&["--admin-key", "short"]);
     let status = wait_exit(&mut child);
     assert_eq!(status.code(), Some(2));
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("read");
+    let stderr = stderr_of(&mut child);
     assert!(stderr.contains("admin_key"), "{stderr}");
 
     let mut child = spawn(&["--config", "/nonexistent/classroom.toml"]);
@@ -81,12 +74,6 @@ fn a_port_in_use_is_a_clear_error() {
     let mut child = spawn(&["--http", &addr, "--udp-port-base", "0"]);
     let status = wait_exit(&mut child);
     assert!(!status.success());
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("read");
+    let stderr = stderr_of(&mut child);
     assert!(stderr.contains("cannot listen on"), "{stderr}");
 }

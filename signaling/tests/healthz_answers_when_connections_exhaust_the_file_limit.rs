@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -70,13 +69,7 @@ async fn healthz_answers_while_idle_connections_flood_a_small_file_limit() {
         .status();
     let status = child.wait().expect("exits");
     assert!(status.success(), "{status:?}");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("stderr");
+    let stderr = binary::stderr_of(&mut child);
     assert!(
         stderr.contains("max_connections lowered to fit under the open file limit"),
         "{stderr}"

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
@@ -91,13 +91,7 @@ fn the_binary_logs_without_colour_codes_when_not_on_a_terminal() {
     binary::listening_addr(&mut child);
     binary::signal(&child, "TERM");
     binary::wait_exit(&mut child);
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut stderr)
-        .expect("read");
+    let stderr = binary::stderr_of(&mut child);
     assert!(stderr.contains("classroom started"), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "no ANSI escapes: {stderr:?}");
 }

@@ -1,7 +1,7 @@
 //! The `classroom` binary itself, run as a child process: started with flags, its listening line
 //! read, signalled, and waited for (bounded).
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -65,4 +65,16 @@ pub fn signal(child: &Child, name: &str) {
         .status()
         .expect("kill runs");
     assert!(status.success());
+}
+
+/// Everything the process wrote to standard error (call once it has exited).
+pub fn stderr_of(child: &mut Child) -> String {
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read stderr");
+    stderr
 }
