@@ -8,11 +8,15 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
 
 # --- system packages --------------------------------------------------------------------------
-# chromium: the browser tests; cmake, clang, pkg-config: building aws-lc (str0m's DTLS/SRTP crypto);
-# libopus-dev: the load generator encodes real Opus frames; janus: the load generator's side-by-side
-# target (its test starts a real Janus VideoRoom; a C compiler, cc, builds its loopback shim).
+# chromium: the browser tests; firefox-esr: the same class in Firefox (xvfb: a windowed Firefox
+# for its screen share, which headless Firefox refuses); cmake, clang, pkg-config: building aws-lc
+# (str0m's DTLS/SRTP crypto); libopus-dev: the load generator encodes real Opus frames; janus: the
+# load generator's side-by-side target (its test starts a real Janus VideoRoom; a C compiler, cc,
+# builds its loopback shim).
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v firefox-esr >/dev/null 2>&1 || need_apt+=(firefox-esr)
+command -v Xvfb >/dev/null 2>&1 || need_apt+=(xvfb)
 command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
 command -v clang >/dev/null 2>&1 || need_apt+=(clang)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
@@ -28,9 +32,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # --- npm packages for the browser tests (into web-client/node_modules) --------------------------
-if [ ! -d web-client/node_modules/playwright-core ]; then
+# playwright-core drives Chromium, puppeteer-core Firefox (WebDriver BiDi); both drive the Debian
+# browsers above, so neither may download a browser of its own.
+if [ ! -d web-client/node_modules/playwright-core ] || [ ! -d web-client/node_modules/puppeteer-core ]; then
   step "installing npm packages"
-  (cd web-client && npm ci --no-audit --no-fund --loglevel=error)
+  (cd web-client && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # --- Rust components ----------------------------------------------------------------------------
@@ -62,5 +68,5 @@ step "benchmark smoke (each criterion bench once; the real runs: cargo bench -p 
 # own profile.
 cargo test --release -p benches --benches --locked
 
-step "browser tests (headless Chromium)"
+step "browser tests (Chromium, and Firefox)"
 (cd web-client && CLASSROOM_BIN="$PWD/../target/release/classroom" node --test tests/)
