@@ -5,6 +5,7 @@
 import { STRINGS, applyStrings, format } from './strings.js';
 import { ClassroomConnection, FATAL_ERROR_CODES, socketUrl } from './protocol.js';
 import { MediaSession } from './media.js';
+import { diagnoseConnection } from './ice-diagnosis.js';
 import { LocalMedia } from './local-media.js';
 import { Prejoin } from './prejoin.js';
 import { deviceId, nameProblem, storedName } from './identity.js';
@@ -278,10 +279,15 @@ function startMedia() {
     const tile = tiles.get(detail.participant);
     if (tile && tile.track(detail.kind) === detail.track) tile.setTrack(detail.kind, null);
   });
-  session.addEventListener('connection-state', ({ detail }) => {
+  session.addEventListener('connection-state', async ({ detail }) => {
     console.debug(`classroom: media connection ${detail.state}`);
-    if (detail.state === 'failed') showNotice(STRINGS.mediaFailed);
-    else if (detail.state === 'connected') hideNotice(STRINGS.mediaFailed);
+    if (detail.state === 'failed') {
+      const pc = session.pc;
+      const why = await explainMediaFailure(pc);
+      if (session?.pc === pc && pc.connectionState === 'failed') showMediaFailure(why);
+    } else if (detail.state === 'connected') {
+      hideMediaFailure();
+    }
   });
   session.start();
   stopQuality = watchQuality(session.pc, session.tracks, classroom.you.id, (marks) => {
@@ -539,7 +545,10 @@ function onBye({ reason }) {
       endSession('left', STRINGS.byeShuttingDown, { rejoin: true });
       break;
     case 'media_failed':
-      endSession('error', STRINGS.byeMediaFailed, { rejoin: true });
+      // Read why from the connection before the session closes it.
+      explainMediaFailure(session?.pc).then((why) =>
+        endSession('error', `${STRINGS.byeMediaFailed} ${why}`, { rejoin: true }),
+      );
       break;
     case 'kicked':
       endSession('error', STRINGS.byeKicked, { home: true });
@@ -624,6 +633,31 @@ function showNotice(text) {
 
 function hideNotice(ifText) {
   if ($('class-notice-text').textContent === ifText) $('class-notice').hidden = true;
+}
+
+/** The media-failure notice shown, if any (hidden again once the connection recovers). */
+let mediaFailureShown = null;
+
+/** What failed in the media connection `pc`, in words, from its own stats (see ice-diagnosis.js). */
+async function explainMediaFailure(pc) {
+  if (!pc) return STRINGS.mediaFailed;
+  try {
+    const { reason, server } = await diagnoseConnection(pc);
+    return format(STRINGS.mediaFailure[reason], { server });
+  } catch (error) {
+    console.warn('classroom: could not read why the media connection failed', error);
+    return STRINGS.mediaFailed;
+  }
+}
+
+function showMediaFailure(text) {
+  mediaFailureShown = text;
+  showNotice(text);
+}
+
+function hideMediaFailure() {
+  if (mediaFailureShown !== null) hideNotice(mediaFailureShown);
+  mediaFailureShown = null;
 }
 
 function onAutoplayBlocked() {

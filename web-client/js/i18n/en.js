@@ -96,9 +96,23 @@ export const EN = {
   controls: 'Class controls',
   enableSound: 'Turn on sound',
   soundBlocked: 'The browser paused the sound of the class until you click.',
-  mediaFailed:
-    'The audio and video connection failed. A firewall may block UDP traffic to the server; ' +
-    'ask the administrator, or try another network.',
+  mediaFailed: 'The audio and video connection failed.',
+  // Why it failed, as the browser's own connection stats tell it ({server}: the server's media address).
+  mediaFailure: {
+    'no-local-address':
+      'The audio and video connection failed: this browser found no network address of its own to use ' +
+      '(no network, or a setting or extension that turns WebRTC off).',
+    'loopback-only':
+      'The audio and video connection failed: the server gives {server} as its media address, a loopback ' +
+      'address this browser never connects to. The server must announce an address of its machine (media.public_ip).',
+    'no-pair':
+      'The audio and video connection failed: none of this browser’s network addresses can reach the ' +
+      'server’s media address ({server}).',
+    'no-answer':
+      'The audio and video connection failed: this browser sent connection checks to the server’s media ' +
+      'port ({server}) and got no answer. A firewall may block that traffic; ask the administrator, or try another network.',
+    lost: 'The audio and video connection to the server ({server}) worked, then was lost.',
+  },
   connectionLost: 'The connection to the server was lost. Reload the page to join again.',
   rejoin: 'Join again',
   backToStart: 'Back to the start page',

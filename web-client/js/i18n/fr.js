@@ -98,9 +98,23 @@ export const FR = {
   controls: 'Commandes de la classe',
   enableSound: 'Activer le son',
   soundBlocked: 'Le navigateur a mis en pause le son de la classe jusqu’à votre clic.',
-  mediaFailed:
-    'La connexion audio et vidéo a échoué. Un pare-feu bloque peut-être le trafic UDP vers le serveur ; ' +
-    'prévenez l’administrateur ou essayez un autre réseau.',
+  mediaFailed: 'La connexion audio et vidéo a échoué.',
+  mediaFailure: {
+    'no-local-address':
+      'La connexion audio et vidéo a échoué : ce navigateur n’a trouvé aucune adresse réseau à utiliser ' +
+      '(pas de réseau, ou un réglage ou une extension qui désactive WebRTC).',
+    'loopback-only':
+      'La connexion audio et vidéo a échoué : le serveur donne {server} comme adresse média, une adresse de ' +
+      'bouclage que ce navigateur n’utilise jamais. Le serveur doit annoncer une adresse de sa machine (media.public_ip).',
+    'no-pair':
+      'La connexion audio et vidéo a échoué : aucune des adresses réseau de ce navigateur ne peut joindre ' +
+      'l’adresse média du serveur ({server}).',
+    'no-answer':
+      'La connexion audio et vidéo a échoué : ce navigateur a envoyé des vérifications de connexion au port ' +
+      'média du serveur ({server}) sans obtenir de réponse. Un pare-feu bloque peut-être ce trafic ; ' +
+      'prévenez l’administrateur ou essayez un autre réseau.',
+    lost: 'La connexion audio et vidéo au serveur ({server}) a fonctionné, puis a été perdue.',
+  },
   connectionLost: 'La connexion au serveur a été perdue. Rechargez la page pour revenir.',
   rejoin: 'Revenir',
   backToStart: 'Retour à l’accueil',
