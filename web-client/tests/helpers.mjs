@@ -1,20 +1,24 @@
-// Shared harness of the end-to-end tests: starts the real `classroom` binary and a headless Chromium
-// (fake camera and microphone), opens class pages, waits on them (every wait bounded), reads their
-// WebRTC stats, and on failure prints every page's console, the server's output, and screenshots.
+// Shared harness of the end-to-end tests: starts the real `classroom` binary and the browsers (a
+// headless Chromium, and Firefox when a test asks for it; fake camera and microphone), opens class
+// pages, waits on them (every wait bounded), reads their WebRTC stats, and on failure prints every
+// page's console, the server's output, and screenshots.
 //
 // A test file calls `useHarness()` once at top level; node --test runs each file in its own process,
-// so each file gets its own server and browser.
+// so each file gets its own server and browsers (each started on first use).
 //
-// Env: CLASSROOM_BIN (default <repo>/target/release/classroom), CHROMIUM_BIN (default /usr/bin/chromium).
+// Env: CLASSROOM_BIN (default <repo>/target/release/classroom), CHROMIUM_BIN (default /usr/bin/chromium),
+// FIREFOX_BIN (default /usr/bin/firefox-esr).
 
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { launchFirefox } from './firefox.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -49,7 +53,10 @@ const CHROMIUM_ARGS = [
  */
 export const harness = {
   baseUrl: null,
+  /** The Chromium once started (by the first page opened in it). */
   browser: null,
+  /** The Firefox once started (`{browser, newPage, close}` from firefox.mjs). */
+  firefox: null,
   opened: [],
   closed: [],
   serverLog: [],
@@ -60,29 +67,45 @@ export const harness = {
 let server = null;
 /** Flags every start of the server gets (e.g. HTTPS certificate files). */
 let serverFlags = [];
+/** How the browsers are started: Chromium's extra flags, Firefox's options (see firefox.mjs). */
+let browserOptions = { chromiumArgs: [], firefox: {} };
+/** The browsers being started or started, by name: each at most once per file. */
+const launching = new Map();
 
 /**
- * Registers the before/after hooks that start and stop the server and the browser;
- * `chromiumArgs` are added to the browser's (e.g. a sound file for the fake microphone), and
- * `serverArgs` to the server's (e.g. TLS certificate files).
+ * Registers the before/after hooks that start and stop the server and the browsers; `chromiumArgs`
+ * are added to Chromium's (e.g. a sound file for the fake microphone), `firefox` are Firefox's
+ * options (`{windowed: true}` for a screen share), and `serverArgs` go to the server (e.g. TLS
+ * certificate files). Each browser starts with the first page opened in it.
  */
-export function useHarness({ chromiumArgs = [], serverArgs = [] } = {}) {
+export function useHarness({ chromiumArgs = [], firefox = {}, serverArgs = [] } = {}) {
   serverFlags = serverArgs;
+  browserOptions = { chromiumArgs, firefox };
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
     await startServer();
-    harness.browser = await chromium.launch({
-      executablePath: CHROMIUM_BIN,
-      headless: true,
-      args: [...CHROMIUM_ARGS, ...chromiumArgs],
-    });
   });
 
   after(async () => {
     for (const { context } of harness.opened) await context.close().catch(() => {});
     await harness.browser?.close().catch(() => {});
+    await harness.firefox?.close().catch(() => {});
     await stopServer();
   });
+}
+
+/** The running browser of `kind` ('chromium' | 'firefox'), started on first use. */
+function browserOf(kind) {
+  if (!launching.has(kind)) {
+    const started =
+      kind === 'firefox'
+        ? launchFirefox(browserOptions.firefox).then((firefox) => (harness.firefox = firefox))
+        : chromium
+            .launch({ executablePath: CHROMIUM_BIN, headless: true, args: [...CHROMIUM_ARGS, ...browserOptions.chromiumArgs] })
+            .then((browser) => (harness.browser = browser));
+    launching.set(kind, started);
+  }
+  return launching.get(kind);
 }
 
 // ---- Server --------------------------------------------------------------------------------
@@ -190,26 +213,42 @@ export async function createRoom() {
 // ---- Browser -------------------------------------------------------------------------------
 
 /**
- * Opens `url` in a fresh browser context (own storage, camera and microphone allowed). `options`
- * may set the browser's `locale` (its preferred language), the `viewport`, and the `name` the
- * browser remembers.
+ * Opens `url` in a fresh browser context (own storage, camera and microphone allowed) of `browser`
+ * ('chromium', the default, or 'firefox'). `options` may set the browser's `locale` (its preferred
+ * language; Chromium only), the `viewport`, and the `name` the browser remembers.
+ *
+ * The participant's `page` answers the same calls in both browsers: `evaluate(fn, arg)`,
+ * `waitForFunction(fn, arg, {timeout, polling})`, `click(selector)`, `screenshot({path})` and
+ * `setViewportSize({width, height})` (a window made smaller makes its tiles smaller).
  */
-export async function openPage(label, url, { locale = 'en-US', viewport = { width: 1024, height: 720 }, name = null } = {}) {
-  const context = await harness.browser.newContext({
-    permissions: ['camera', 'microphone'],
-    viewport,
-    locale,
-  });
-  // The name the page remembers from an earlier visit (used as is with `prejoin=0`).
-  if (name !== null) await context.addInitScript((n) => localStorage.setItem('classroom.name', n), name);
-  const page = await context.newPage();
+export async function openPage(
+  label,
+  url,
+  { browser = 'chromium', locale = 'en-US', viewport = { width: 1024, height: 720 }, name = null } = {},
+) {
   const logs = [];
   const sockets = [];
-  page.on('console', (msg) => logs.push(`[${label}] ${msg.type()}: ${msg.text()}`));
-  page.on('websocket', (ws) => sockets.push(ws.url()));
+  let context;
+  let page;
+  if (browser === 'firefox') {
+    assert.equal(locale, 'en-US', 'Firefox pages keep the profile\'s language');
+    ({ context, page } = await (await browserOf('firefox')).newPage({ viewport, name }));
+  } else {
+    context = await (await browserOf('chromium')).newContext({
+      permissions: ['camera', 'microphone'],
+      viewport,
+      locale,
+    });
+    // The name the page remembers from an earlier visit (used as is with `prejoin=0`).
+    if (name !== null) await context.addInitScript((n) => localStorage.setItem('classroom.name', n), name);
+    page = await context.newPage();
+    page.on('websocket', (ws) => sockets.push(ws.url()));
+  }
+  // Puppeteer says 'warn' where Playwright says 'warning'.
+  page.on('console', (msg) => logs.push(`[${label}] ${msg.type().replace(/^warn$/, 'warning')}: ${msg.text()}`));
   page.on('pageerror', (error) => logs.push(`[${label}] page error: ${error.message}`));
   page.on('requestfailed', (req) => logs.push(`[${label}] request failed: ${req.url()} ${req.failure()?.errorText}`));
-  const participant = { label, context, page, logs, sockets };
+  const participant = { label, browser, context, page, logs, sockets };
   harness.opened.push(participant);
   await page.goto(url, { timeout: JOIN_TIMEOUT_MS });
   return participant;
@@ -367,6 +406,49 @@ export async function waitFirstMedia(participant, expected) {
     await sleep(250);
   }
   throw new Error(`${participant.label} got no media from ${JSON.stringify(expected)}: ${JSON.stringify(stats)}`);
+}
+
+/**
+ * Makes `participant`'s camera keep its resolution when its encoder runs short of CPU (frame rate
+ * gives instead), so a busy shared machine cannot change the widths this test looks for.
+ */
+export async function keepResolution(participant) {
+  const preference = await participant.page.evaluate(async () => {
+    const sender = window.classroom.pc.getSenders().find((s) => s.track && s.track.kind === 'video');
+    const params = sender.getParameters();
+    params.degradationPreference = 'maintain-resolution';
+    await sender.setParameters(params);
+    return sender.getParameters().degradationPreference;
+  });
+  assert.equal(preference, 'maintain-resolution', `${participant.label}'s camera keeps its resolution`);
+}
+
+/** Frames `page` decoded on the m-line carrying `participant`'s screen share (null: none announced). */
+export function screenFrames(page, participant) {
+  return page.evaluate(async (id) => {
+    const c = window.classroom;
+    const mid = [...c.tracks].find(([, t]) => t.participant === id && t.source === 'screen')?.[0];
+    if (mid === undefined) return null;
+    const transceiver = c.pc.getTransceivers().find((t) => t.mid === mid);
+    const report = await c.pc.getStats(transceiver.receiver.track);
+    let frames = null;
+    report.forEach((s) => {
+      if (s.type === 'inbound-rtp') frames = s.framesDecoded ?? 0;
+    });
+    return frames;
+  }, participant);
+}
+
+/**
+ * A non-loopback IPv4 address of this machine, for a server whose media browsers must reach on a
+ * real interface (Firefox never pairs with a loopback candidate). Fails, saying so, on a machine
+ * without one.
+ */
+export function machineAddress() {
+  for (const addresses of Object.values(os.networkInterfaces())) {
+    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  throw new Error('this machine has no non-loopback IPv4 address for the media server to announce');
 }
 
 export function sleep(ms) {

@@ -11,6 +11,7 @@ import {
   SAMPLE_GAP_MS,
   createRoom,
   openPage,
+  screenFrames,
   sleep,
   useHarness,
   waitJoined,
@@ -24,22 +25,6 @@ const TONE = path.join(ARTIFACTS, 'tone.wav');
 mkdirSync(ARTIFACTS, { recursive: true });
 writeToneWav(TONE);
 useHarness({ chromiumArgs: [`--use-file-for-fake-audio-capture=${TONE}`] });
-
-/** Frames the page decoded on the m-line carrying `participant`'s screen share. */
-function screenFrames(page, participant) {
-  return page.evaluate(async (id) => {
-    const c = window.classroom;
-    const mid = [...c.tracks].find(([, t]) => t.participant === id && t.source === 'screen')?.[0];
-    if (mid === undefined) return null;
-    const transceiver = c.pc.getTransceivers().find((t) => t.mid === mid);
-    const report = await c.pc.getStats(transceiver.receiver.track);
-    let frames = null;
-    report.forEach((s) => {
-      if (s.type === 'inbound-rtp') frames = s.framesDecoded ?? 0;
-    });
-    return frames;
-  }, participant);
-}
 
 test('a teacher\'s screen share goes large for the pupils; the speaker is highlighted', { timeout: 150_000 }, async () => {
   await withDiagnostics('screen share', async () => {

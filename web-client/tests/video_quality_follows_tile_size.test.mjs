@@ -11,6 +11,7 @@ import {
   assertMediaGrew,
   createRoom,
   inboundStats,
+  keepResolution,
   openPage,
   sampleInbound,
   sleep,
@@ -48,21 +49,6 @@ function waitWidth(viewer, from, width, what) {
     (seen) => seen === width,
     (seen) => `${what}: ${from}'s video never arrived ${width} wide at ${viewer.label} (widths seen: ${seen})`,
   );
-}
-
-/**
- * Makes `participant`'s camera keep its resolution when its encoder runs short of CPU (frame rate
- * gives instead), so a busy shared machine cannot change the widths this test looks for.
- */
-async function keepResolution(participant) {
-  const preference = await participant.page.evaluate(async () => {
-    const sender = window.classroom.pc.getSenders().find((s) => s.track && s.track.kind === 'video');
-    const params = sender.getParameters();
-    params.degradationPreference = 'maintain-resolution';
-    await sender.setParameters(params);
-    return sender.getParameters().degradationPreference;
-  });
-  assert.equal(preference, 'maintain-resolution', `${participant.label}'s camera keeps its resolution`);
 }
 
 /** The simulcast layers `participant` sends: `{rid: width}`. */
