@@ -6,7 +6,8 @@
 // Two things differ from what Puppeteer does by itself, on purpose:
 // - Puppeteer's `evaluate` tells Firefox each call is a user gesture, and one gesture lets the page
 //   play sound for good: a test reading stats would switch Firefox's autoplay blocking off behind
-//   its back. Pages here evaluate without that, so only the test's clicks count as the user's.
+//   its back. Pages here evaluate without that, so only the test's clicks count as the user's, and
+//   Firefox's default autoplay setting (sound waits for a click) is left as users have it.
 // - A screen share needs a windowed Firefox (headless Firefox refuses getDisplayMedia): `windowed`
 //   runs it on its own Xvfb display, started here and stopped with the browser; each page then gets
 //   its own window, so that none is a hidden background tab.
@@ -23,9 +24,6 @@ const FIREFOX_PREFS = {
   // A fake camera and microphone, used without asking (the tests cannot click a door-hanger).
   'media.navigator.streams.fake': true,
   'media.navigator.permission.disabled': true,
-  // Desktop Firefox's own setting: sound waits for the user's first click ("Block Audio").
-  'media.autoplay.default': 1,
-  'media.autoplay.enabled.user-gestures-needed': true,
 };
 
 /**
