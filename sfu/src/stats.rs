@@ -70,6 +70,7 @@ impl ShardStats {
             + counters.dropped_awaiting_keyframe
             + counters.dropped_not_negotiated
             + counters.dropped_stale
+            + counters.dropped_malformed_vp8
             + counters.dropped_codec_mismatch
             + counters.dropped_write_failed;
         set(&self.dropped, dropped);

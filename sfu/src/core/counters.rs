@@ -23,9 +23,12 @@ pub struct Counters {
     pub dropped_awaiting_keyframe: u64,
     /// A packet for a subscriber whose m-line for the track is not negotiated yet.
     pub dropped_not_negotiated: u64,
-    /// A packet too late to place in the subscriber's stream (from before a layer switch, or
-    /// far behind the newest).
+    /// A packet too late to place in the subscriber's stream (from before a layer switch, by its
+    /// sequence number or its VP8 PictureID, or far behind the newest).
     pub dropped_stale: u64,
+    /// A VP8 packet whose payload descriptor does not parse (per packet): no receiver could
+    /// decode it, and its picture numbers cannot be carried on.
+    pub dropped_malformed_vp8: u64,
     /// The subscriber's m-line has no codec matching the publisher's.
     pub dropped_codec_mismatch: u64,
     /// str0m refused to write to the subscriber.

@@ -2,20 +2,22 @@
 //!
 //! str0m runs in RTP mode: a packet arrives decrypted as `Event::RtpPacket` and is written to
 //! each subscriber's send stream as it is (same payload, shared, not copied), with that stream's
-//! own SSRC (str0m's), sequence number and timestamp ([`super::rewrite`]), payload type (the
+//! own SSRC (str0m's), sequence number and timestamp ([`super::rewrite`]), VP8 picture numbers
+//! ([`super::vp8`], a few bytes str0m patches as it serialises the packet), payload type (the
 //! subscriber's number for the same codec) and simulcast layer choice ([`super::layers`]). str0m
 //! encrypts it, keeps it for NACKs and answers them over RTX.
 //!
 //! Every packet that is not forwarded to a subscriber is counted under the reason why.
 
-use str0m::format::{detect_h264_keyframe, detect_h264_nalu, detect_vp8_keyframe, Codec};
+use str0m::format::{detect_h264_keyframe, detect_h264_nalu, Codec};
 use str0m::media::MediaKind;
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
 
 use super::layers::{AtMostPreferred, Decision, MAX_LAYERS};
 use std::time::Instant;
 
 use super::participant::Participant;
+use super::vp8::Vp8Numbers;
 use super::{Output, ShardCore};
 use crate::command::MediaEvent;
 use crate::ids::{ParticipantId, RoomId};
@@ -69,7 +71,25 @@ impl ShardCore {
         let kind = track.kind;
         let generation = track.generation;
         let layers = track.layers.clone();
-        let keyframe = kind == MediaKind::Video && starts_keyframe(params.spec().codec, &packet);
+        let codec = params.spec().codec;
+        // Parsed once for every subscriber; a descriptor that does not parse would not decode.
+        let vp8 = match codec {
+            Codec::Vp8 => match Vp8Descriptor::parse(&packet.payload) {
+                Ok(descriptor) => {
+                    Some((descriptor, Vp8Numbers::read(&descriptor, &packet.payload)))
+                }
+                Err(_) => {
+                    self.counters.dropped_malformed_vp8 += 1;
+                    return;
+                }
+            },
+            _ => None,
+        };
+        let keyframe = kind == MediaKind::Video
+            && match &vp8 {
+                Some((descriptor, _)) => descriptor.starts_keyframe(&packet.payload),
+                None => starts_keyframe(codec, &packet),
+            };
         let seq = *packet.seq_no;
         let time = packet.header.timestamp;
         let exts = carried_extensions(kind, &packet.header.ext_vals);
@@ -149,6 +169,21 @@ impl ShardCore {
                 self.counters.dropped_stale += 1;
                 continue;
             };
+            if rewritten.new_source {
+                out.vp8.start_source();
+            }
+            let vp8_patch = match &vp8 {
+                Some((descriptor, numbers)) => match out.vp8.rewrite(*numbers) {
+                    Ok(numbers) => numbers.patch(descriptor),
+                    // A publisher whose PictureIDs go back while its sequence numbers go on: the
+                    // packet's slot stays a hole (rare enough not to close it).
+                    Err(_) => {
+                        self.counters.dropped_stale += 1;
+                        continue;
+                    }
+                },
+                None => None,
+            };
             let mut api = rtc.direct_api();
             let Some(stream) = out.ssrc.and_then(|ssrc| api.stream_tx(&ssrc)) else {
                 self.counters.dropped_write_failed += 1;
@@ -164,6 +199,10 @@ impl ShardCore {
             .marker(packet.header.marker)
             .nackable(kind == MediaKind::Video)
             .ext_vals(exts.clone());
+            let write = match vp8_patch {
+                Some(patch) => write.vp8_patch(patch),
+                None => write,
+            };
             stream.write_rtp(write);
             self.counters.forwarded += 1;
             if self.dirty_set.insert(*member) {
@@ -204,10 +243,9 @@ impl ShardCore {
     }
 }
 
-/// Whether the packet starts a frame a decoder can start at.
+/// Whether the packet starts a frame a decoder can start at (VP8 asks its parsed descriptor).
 fn starts_keyframe(codec: Codec, packet: &RtpPacket) -> bool {
     match codec {
-        Codec::Vp8 => detect_vp8_keyframe(&packet.payload),
         Codec::H264 => {
             detect_h264_nalu(&packet.payload, H264_SPS) || detect_h264_keyframe(&packet.payload)
         }
@@ -215,16 +253,28 @@ fn starts_keyframe(codec: Codec, packet: &RtpPacket) -> bool {
     }
 }
 
-/// The header extensions passed on to subscribers: audio level (for their own speaker display)
-/// and video orientation (a phone held upright). The rest are per hop and str0m writes its own.
+/// The header extensions passed on to subscribers, those that describe the media end to end (see
+/// `codecs.rs` for which are negotiated and why): audio level (for their own speaker display),
+/// the capture time, and for video the orientation (a phone held upright), playout delay, content
+/// type (screen share) and timing. The rest are per hop (abs-send-time, transport-cc, which str0m
+/// writes for its own hop) or describe the publisher's stream (mid, rid), not the subscriber's.
 fn carried_extensions(kind: MediaKind, incoming: &ExtensionValues) -> ExtensionValues {
-    let mut exts = ExtensionValues::default();
+    let mut exts = ExtensionValues {
+        abs_capture_time: incoming.abs_capture_time,
+        ..ExtensionValues::default()
+    };
     match kind {
         MediaKind::Audio => {
             exts.audio_level = incoming.audio_level;
             exts.voice_activity = incoming.voice_activity;
         }
-        MediaKind::Video => exts.video_orientation = incoming.video_orientation,
+        MediaKind::Video => {
+            exts.video_orientation = incoming.video_orientation;
+            exts.play_delay_min = incoming.play_delay_min;
+            exts.play_delay_max = incoming.play_delay_max;
+            exts.video_content_type = incoming.video_content_type;
+            exts.video_timing = incoming.video_timing;
+        }
     }
     exts
 }

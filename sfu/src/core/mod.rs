@@ -15,6 +15,7 @@ mod participant;
 pub mod rewrite;
 pub mod speaker;
 mod tracks;
+pub mod vp8;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;

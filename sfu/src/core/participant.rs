@@ -13,6 +13,7 @@ use str0m::Rtc;
 use super::keyframe::{KeyframeGate, KEYFRAME_REQUEST_INTERVAL};
 use super::layers::{Layer, LayerSelector, TrackLayers, MAX_LAYERS};
 use super::rewrite::Rewriter;
+use super::vp8::Vp8Rewriter;
 use crate::command::{MediaEvent, PublishRights, TrackKind, TrackSource};
 use crate::ids::{ParticipantId, RoomId};
 
@@ -88,6 +89,9 @@ pub(crate) struct OutStream {
     /// The send stream's SSRC, once the m-line is open.
     pub ssrc: Option<Ssrc>,
     pub rewriter: Rewriter,
+    /// VP8 picture numbers (PictureID, TL0PICIDX, KEYIDX), continued across sources like the
+    /// sequence numbers.
+    pub vp8: Vp8Rewriter,
     /// Publisher payload type → ours (`None`: the subscriber has no matching codec).
     pub pts: Vec<(Pt, Option<Pt>)>,
     /// The simulcast layer forwarded (video only).
@@ -105,6 +109,7 @@ impl OutStream {
         OutStream {
             ssrc: None,
             rewriter: Rewriter::new(clock_rate),
+            vp8: Vp8Rewriter::default(),
             pts: Vec::new(),
             layer: LayerSelector::new(preferred),
             generation: 0,
@@ -123,6 +128,15 @@ impl OutStream {
         self.pts.push((pt, out));
         out
     }
+}
+
+/// A negotiated m-line that carries nothing now, and the numbering of the stream it carried.
+#[derive(Debug)]
+pub(crate) struct IdleMline {
+    pub kind: MediaKind,
+    pub mid: Mid,
+    pub rewriter: Rewriter,
+    pub vp8: Vp8Rewriter,
 }
 
 /// A remote track this participant receives.
@@ -159,7 +173,7 @@ pub(crate) struct Participant {
     pub subscriptions: HashMap<SourceTrack, Subscription>,
     /// Negotiated, inactive m-lines waiting for the next remote track of their kind, with the
     /// numbering of the stream they carried (which the next track continues).
-    pub idle: Vec<(MediaKind, Mid, Rewriter)>,
+    pub idle: Vec<IdleMline>,
     pub pending_offer: Option<SdpPendingOffer>,
     pub connected: bool,
     /// Until its first connection: when the session is given up. str0m as ICE-lite never gives
@@ -307,13 +321,16 @@ impl Participant {
         for ((publisher, _), sub) in self.subscriptions.iter_mut() {
             match sub.state {
                 OutState::ToOpen => {
-                    let reuse = self.idle.iter().position(|(kind, _, _)| *kind == sub.kind);
+                    let reuse = self.idle.iter().position(|idle| idle.kind == sub.kind);
                     let mid = match reuse {
                         Some(index) => {
-                            let (_, mid, rewriter) = self.idle.swap_remove(index);
+                            let IdleMline {
+                                mid, rewriter, vp8, ..
+                            } = self.idle.swap_remove(index);
                             // The m-line's stream goes on with another source.
                             sub.out.rewriter = rewriter;
                             sub.out.rewriter.resync();
+                            sub.out.vp8 = vp8;
                             change.set_direction(mid, Direction::SendOnly);
                             mid
                         }
@@ -385,8 +402,12 @@ impl Participant {
                     opened.push(*source);
                 }
                 OutState::Releasing(mid) => {
-                    let numbering = std::mem::replace(&mut sub.out.rewriter, Rewriter::new(1));
-                    released.push((sub.kind, mid, numbering));
+                    released.push(IdleMline {
+                        kind: sub.kind,
+                        mid,
+                        rewriter: std::mem::replace(&mut sub.out.rewriter, Rewriter::new(1)),
+                        vp8: std::mem::take(&mut sub.out.vp8),
+                    });
                     if !std::mem::take(&mut sub.reopen) {
                         return false;
                     }

@@ -40,6 +40,9 @@ pub struct Rewritten {
     /// It arrived after newer packets of its source (reordered, or repaired upstream by RTX): the
     /// receiver has probably NACKed it already.
     pub late: bool,
+    /// It starts a new source (the first packet, a layer switch, a resync): numbering inside the
+    /// payload, such as VP8's picture numbers, starts its new source here too.
+    pub new_source: bool,
 }
 
 /// Why a packet has no place in the outgoing stream.
@@ -123,6 +126,7 @@ impl Rewriter {
             seq: seq.wrapping_add(offset),
             time: time.wrapping_add(source.time_offset),
             late,
+            new_source: false,
         };
         self.note_sent(out, now);
         Ok(out)
@@ -139,6 +143,7 @@ impl Rewriter {
                 seq: seq & 0xffff,
                 time,
                 late: false,
+                new_source: true,
             },
             Some((seq_out, time_out, at)) => {
                 let elapsed = now.saturating_duration_since(at);
@@ -148,6 +153,7 @@ impl Rewriter {
                     seq: seq_out.wrapping_add(1),
                     time: time_out.wrapping_add(ticks),
                     late: false,
+                    new_source: true,
                 }
             }
         };

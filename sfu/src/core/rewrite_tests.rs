@@ -28,7 +28,8 @@ fn first_packet_keeps_its_low_16_bits_so_the_rollover_counter_starts_at_zero() {
         Rewritten {
             seq: 1_234,
             time: 777,
-            late: false
+            late: false,
+            new_source: true,
         }
     );
     assert_eq!(seq(rw.rewrite(3 * 65_536 + 1_235, 777, at(1))), 1_235);
@@ -148,6 +149,7 @@ fn a_source_switch_continues_the_sequence_and_the_clock() {
     }
     // The new layer's numbers and clock have nothing in common with the old one's.
     let first = rw.switch(40_000, 7, at(9 * 33 + 40));
+    assert!(first.new_source && !last.new_source);
     assert_eq!(first.seq, last.seq + 1);
     assert_eq!(first.time, last.time + 40 * 90, "40 ms at 90 kHz");
     let next = rw
@@ -172,6 +174,10 @@ fn resync_makes_the_next_packet_a_new_source() {
     rw.resync();
     // Media resumes after a pause (or another publisher takes the m-line) with a jump.
     let first = rw.rewrite(20_000, 123_456, at(1_000)).expect("forwarded");
+    assert!(
+        first.new_source,
+        "the VP8 numbering starts a new source with it"
+    );
     assert_eq!(first.seq, last.seq + 1);
     assert_eq!(first.time, last.time + 48_000);
 }

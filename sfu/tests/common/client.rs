@@ -9,6 +9,7 @@ use sfu::{MediaEvent, ParticipantId, RoomId, TrackKind};
 use str0m::change::{SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid, Simulcast, SimulcastLayer};
+use str0m::rtp::RtpPacket;
 use str0m::{Candidate, Event, Rtc, RtcConfig};
 
 /// Opus frames are 20 ms; video runs at 25 fps.
@@ -69,6 +70,8 @@ pub struct Client {
     pub held_offers: VecDeque<String>,
     /// Whether it writes frames on the m-lines it sends on, once connected.
     pub publishing: bool,
+    /// str0m runs in RTP mode (see `Net::rtp_mode`).
+    pub rtp_mode: bool,
     /// What its camera encodes to (VP8 unless the test says otherwise).
     pub video_codec: Codec,
     /// A keyframe every n-th video frame; `None`: only the first one and on request.
@@ -98,6 +101,8 @@ pub struct Client {
     pub keyframe_requests: HashMap<Mid, u64>,
     /// Every event the core emitted for this participant, in order.
     pub events: Vec<MediaEvent>,
+    /// In RTP mode: every RTP packet received, in arrival order.
+    pub rtp_in: Vec<RtpPacket>,
     /// It vanished: nothing is sent by it or delivered to it any more.
     pub silent: bool,
     pub loss_up: Loss,
@@ -151,6 +156,7 @@ impl Client {
                     r.keyframes += 1;
                 }
             }
+            Event::RtpPacket(packet) => self.rtp_in.push(packet),
             Event::KeyframeRequest(req) => {
                 *self.keyframe_requests.entry(req.mid).or_default() += 1;
                 self.force_keyframe = true;

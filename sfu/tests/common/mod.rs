@@ -91,6 +91,9 @@ pub struct Net {
     pub video_source: Option<TrackSource>,
     /// Whether the next clients' cameras send simulcast.
     pub simulcast: bool,
+    /// Whether the next clients run str0m in RTP mode: they record every RTP packet that reaches
+    /// them ([`Client::rtp_in`]) and write nothing by themselves (the test writes their packets).
+    pub rtp_mode: bool,
 }
 
 impl Default for Net {
@@ -126,6 +129,7 @@ impl Net {
             video_codec: Codec::Vp8,
             video_source: None,
             simulcast: false,
+            rtp_mode: false,
         }
     }
 
@@ -138,6 +142,7 @@ impl Net {
                 .enable_h264(true),
             _ => Rtc::builder(),
         };
+        let config = config.set_rtp_mode(self.rtp_mode);
         match &self.client_cert {
             Some(cert) => config.set_dtls_cert(cert.clone()),
             None => config,
@@ -198,7 +203,8 @@ impl Net {
             pending: Some(pending),
             hold_offers: false,
             held_offers: VecDeque::new(),
-            publishing: true,
+            publishing: !self.rtp_mode,
+            rtp_mode: self.rtp_mode,
             video_codec: self.video_codec,
             keyframe_every: None,
             audio_level: None,
@@ -215,6 +221,7 @@ impl Net {
             unannounced_frames: 0,
             keyframe_requests: HashMap::new(),
             events: Vec::new(),
+            rtp_in: Vec::new(),
             silent: false,
             loss_up: Loss::default(),
             loss_down: Loss::default(),
@@ -383,6 +390,10 @@ impl Net {
             if let Err(e) = client.rtc.handle_input(str0m::Input::Receive(now, receive)) {
                 panic!("client {} refused a datagram from the core: {e}", client.id);
             }
+            if client.rtp_mode {
+                // str0m holds one received RTP packet until it is polled out.
+                poll_client(client, now, self.latency, &mut self.to_server);
+            }
             busy = true;
         }
         for client in self.clients.values_mut().filter(|c| !c.silent) {
@@ -393,23 +404,32 @@ impl Net {
                     .expect("client timeout");
                 busy = true;
             }
-            loop {
-                match client.rtc.poll_output().expect("client poll") {
-                    str0m::Output::Timeout(at) => {
-                        client.timeout = at;
-                        break;
-                    }
-                    str0m::Output::Transmit(t) => {
-                        if t.destination == SERVER && !client.loss_up.lose() {
-                            let at = now + self.latency;
-                            self.to_server.push_back((at, t.source, t.contents.into()));
-                        }
-                    }
-                    str0m::Output::Event(event) => client.on_event(event),
-                }
-            }
+            poll_client(client, now, self.latency, &mut self.to_server);
         }
         busy
+    }
+}
+
+/// Polls a client until its next timeout: events to it, datagrams for the server in flight.
+fn poll_client(
+    client: &mut Client,
+    now: Instant,
+    latency: Duration,
+    to_server: &mut VecDeque<(Instant, SocketAddr, Vec<u8>)>,
+) {
+    loop {
+        match client.rtc.poll_output().expect("client poll") {
+            str0m::Output::Timeout(at) => {
+                client.timeout = at;
+                break;
+            }
+            str0m::Output::Transmit(t) => {
+                if t.destination == SERVER && !client.loss_up.lose() {
+                    to_server.push_back((now + latency, t.source, t.contents.into()));
+                }
+            }
+            str0m::Output::Event(event) => client.on_event(event),
+        }
     }
 }
 
