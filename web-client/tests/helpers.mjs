@@ -12,7 +12,7 @@
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -441,14 +441,24 @@ export function screenFrames(page, participant) {
 
 /**
  * A non-loopback IPv4 address of this machine, for a server whose media browsers must reach on a
- * real interface (Firefox never pairs with a loopback candidate). Fails, saying so, on a machine
- * without one.
+ * real interface (Firefox never pairs with a loopback candidate): that of the interface holding
+ * the default route, which lives as long as the machine (a veth another test made may vanish
+ * mid-run), else any. Fails, saying so, on a machine without one.
  */
 export function machineAddress() {
-  for (const addresses of Object.values(os.networkInterfaces())) {
-    for (const a of addresses ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  const interfaces = os.networkInterfaces();
+  const ipv4 = (name) => (interfaces[name] ?? []).find((a) => a.family === 'IPv4' && !a.internal)?.address;
+  let routes = '';
+  try {
+    routes = readFileSync('/proc/net/route', 'utf8');
+  } catch {
+    // Not Linux: any address will do.
   }
-  throw new Error('this machine has no non-loopback IPv4 address for the media server to announce');
+  // Columns: Iface Destination Gateway ...; the default route's destination is 00000000.
+  const defaultInterface = routes.split('\n').map((line) => line.split(/\s+/)).find((f) => f[1] === '00000000')?.[0];
+  const address = (defaultInterface && ipv4(defaultInterface)) ?? Object.keys(interfaces).map(ipv4).find(Boolean);
+  if (!address) throw new Error('this machine has no non-loopback IPv4 address for the media server to announce');
+  return address;
 }
 
 export function sleep(ms) {
