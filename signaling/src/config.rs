@@ -11,6 +11,7 @@ use crate::auth::{AuthSection, Secret};
 use crate::limits::origin::validate_allowed_origin;
 use crate::limits::LimitsSection;
 use crate::tls::TlsSection;
+use crate::turn::TurnSection;
 
 /// Default of [`Config::empty_class_linger_secs`]: a quarter of an hour covers a school network
 /// that went down for a few minutes and a break between two halves of a lesson.
@@ -59,6 +60,8 @@ pub struct Config {
     pub tls: TlsSection,
     /// Who may read `/metrics`, and where.
     pub metrics: MetricsSection,
+    /// TURN relays for networks that block UDP (`None`: no relay, browsers connect directly).
+    pub turn: Option<TurnSection>,
 }
 
 /// The `[metrics]` section. `/metrics` tells how many classes and people a node holds: harmless
@@ -144,6 +147,7 @@ impl Default for Config {
             limits: LimitsSection::default(),
             tls: TlsSection::default(),
             metrics: MetricsSection::default(),
+            turn: None,
         }
     }
 }
@@ -255,6 +259,23 @@ pub struct Flags {
     /// Serve `/metrics` only on this address.
     #[arg(long, env = "CLASSROOM_METRICS_BIND")]
     pub metrics_bind: Option<SocketAddr>,
+    /// TURN relay URLs (comma-separated), e.g. turn:turn.example.org:3478; sets up `[turn]`.
+    #[arg(long, env = "CLASSROOM_TURN_URLS", value_delimiter = ',')]
+    pub turn_urls: Option<Vec<String>>,
+    /// File holding the TURN shared secret (coturn's static-auth-secret).
+    #[arg(long, env = "CLASSROOM_TURN_SECRET_FILE")]
+    pub turn_secret_file: Option<PathBuf>,
+    /// The TURN shared secret itself: meant for the environment variable (a flag shows in `ps`).
+    #[arg(
+        long,
+        env = "CLASSROOM_TURN_SECRET",
+        hide_env_values = true,
+        hide = true
+    )]
+    pub turn_secret: Option<String>,
+    /// Seconds a TURN credential stays valid.
+    #[arg(long, env = "CLASSROOM_TURN_CREDENTIAL_LIFETIME_SECS")]
+    pub turn_credential_lifetime_secs: Option<u64>,
 }
 
 /// A configuration that could not be read.
@@ -367,6 +388,7 @@ impl Config {
                 field.clone_from(flag);
             }
         }
+        self.apply_turn(flags);
         for (field, flag) in [
             (&mut self.tls.redirect_http, &flags.tls_redirect_http),
             (&mut self.metrics.bind, &flags.metrics_bind),
@@ -374,6 +396,29 @@ impl Config {
             if flag.is_some() {
                 *field = *flag;
             }
+        }
+    }
+
+    /// The `[turn]` flags. URLs or a secret file set up the section when the file has none; the
+    /// secret from the environment alone does not (it may be set for a whole fleet).
+    fn apply_turn(&mut self, flags: &Flags) {
+        if flags.turn_urls.is_some() || flags.turn_secret_file.is_some() {
+            self.turn.get_or_insert_with(TurnSection::default);
+        }
+        let Some(turn) = &mut self.turn else {
+            return;
+        };
+        if let Some(urls) = &flags.turn_urls {
+            turn.urls.clone_from(urls);
+        }
+        if let Some(secret) = &flags.turn_secret {
+            turn.secret = Some(Secret(secret.clone()));
+        }
+        if flags.turn_secret_file.is_some() {
+            turn.secret_file.clone_from(&flags.turn_secret_file);
+        }
+        if let Some(lifetime) = flags.turn_credential_lifetime_secs {
+            turn.credential_lifetime_secs = lifetime;
         }
     }
 
@@ -412,6 +457,9 @@ impl Config {
         self.limits.validate().map_err(ConfigError::Invalid)?;
         self.tls.validate().map_err(ConfigError::Invalid)?;
         self.metrics.validate().map_err(ConfigError::Invalid)?;
+        if let Some(turn) = &self.turn {
+            turn.validate().map_err(ConfigError::Invalid)?;
+        }
         for origin in &self.allowed_origins {
             validate_allowed_origin(origin).map_err(ConfigError::Invalid)?;
         }
@@ -550,6 +598,43 @@ mod tests {
             assert!(err.contains(needle), "{text}: {err}");
         }
         assert_eq!(Config::default().tls.hsts(), None, "no HSTS without HTTPS");
+    }
+
+    #[test]
+    fn turn_comes_from_the_file_and_the_secret_from_the_environment_only() {
+        let text =
+            "[turn]\nurls = [\"turn:turn.example.org:3478\"]\ncredential_lifetime_secs = 600\n";
+        let mut config: Config = toml::from_str(text).expect("parses");
+        let err = config.validate().expect_err("no secret yet").to_string();
+        assert!(err.contains("no shared secret"), "{err}");
+        config.apply(&Flags {
+            turn_secret: Some("0123456789abcdef0123456789abcdef".into()),
+            ..Flags::default()
+        });
+        config
+            .validate()
+            .expect("valid with the secret from the environment");
+        let turn = config.turn.as_ref().expect("[turn]");
+        assert_eq!(turn.credential_lifetime_secs, 600);
+        assert!(
+            !format!("{config:?}").contains("0123456789abcdef"),
+            "redacted"
+        );
+
+        let mut config = Config::default();
+        config.apply(&Flags {
+            turn_secret: Some("0123456789abcdef0123456789abcdef".into()),
+            ..Flags::default()
+        });
+        assert!(config.turn.is_none(), "a secret alone sets up no relay");
+        config.apply(&Flags {
+            turn_urls: Some(vec!["turns:turn.example.org:443?transport=tcp".into()]),
+            turn_secret: Some("too short".into()),
+            ..Flags::default()
+        });
+        let err = config.validate().expect_err("short").to_string();
+        assert!(err.contains("at least 32"), "{err}");
+        assert!(!err.contains("too short"), "{err}");
     }
 
     #[test]

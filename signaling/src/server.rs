@@ -28,6 +28,7 @@ use crate::limits::{refusal, refuse_cross_site, refuse_foreign_origin};
 use crate::rooms::Rooms;
 use crate::tls::{redirect_router, Handshaker, Tls};
 use crate::tokens::secret_eq;
+use crate::turn::TurnCredentials;
 use crate::{listener, session};
 
 /// Longest the sweeper sleeps. It wakes at the next deadline it knows of (a grace period's end,
@@ -86,6 +87,12 @@ impl Server {
         // Keys first: a bad key set must stop the start before any port is taken.
         let auth = Auth::from_config(&config.auth)?;
         config.metrics.resolve_token()?;
+        let turn = config
+            .turn
+            .as_ref()
+            .map(TurnCredentials::from_section)
+            .transpose()?
+            .map(Arc::new);
         let tls = Tls::from_config(&config.tls)?;
         let media = MediaPlane::start(&MediaConfig {
             shards: config.shard_count(),
@@ -107,6 +114,7 @@ impl Server {
             config.class_config(),
         )
         .with_auth(Arc::new(auth))
+        .with_turn(turn)
         .with_max_rooms(config.limits.max_rooms)
         .with_empty_class_linger(Duration::from_secs(config.empty_class_linger_secs));
         let limit_counters = Arc::new(LimitCounters::default());
