@@ -60,17 +60,21 @@ export const harness = {
 let server = null;
 /** Flags every start of the server gets (e.g. HTTPS certificate files). */
 let serverFlags = [];
+/** The HTTP address the server binds (a test's own network namespace may need another). */
+let serverHttp = '127.0.0.1:0';
 
 /**
  * Registers the before/after hooks that start and stop the server and the browser;
  * `chromiumArgs` are added to the browser's (e.g. a sound file for the fake microphone), and
- * `serverArgs` to the server's (e.g. TLS certificate files).
+ * `serverArgs` to the server's (e.g. TLS certificate files); `http` is the address the server
+ * binds (default 127.0.0.1 on a port the OS picks).
  */
-export function useHarness({ chromiumArgs = [], serverArgs = [] } = {}) {
+export function useHarness({ chromiumArgs = [], serverArgs = [], http = '127.0.0.1:0' } = {}) {
   serverFlags = serverArgs;
+  serverHttp = http;
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
-    await startServer();
+    await startServer(serverHttp);
     harness.browser = await chromium.launch({
       executablePath: CHROMIUM_BIN,
       headless: true,
@@ -87,7 +91,7 @@ export function useHarness({ chromiumArgs = [], serverArgs = [] } = {}) {
 
 // ---- Server --------------------------------------------------------------------------------
 
-function startServer(http = '127.0.0.1:0') {
+function startServer(http) {
   return new Promise((resolve, reject) => {
     const child = spawn(SERVER_BIN, ['--http', http, '--udp-port-base', '0', ...serverFlags], {
       cwd: REPO,
@@ -103,7 +107,7 @@ function startServer(http = '127.0.0.1:0') {
       harness.serverLog.push(`[server ${stream}] ${plain}`);
       const redirect = /redirecting (http:\/\/127\.0\.0\.1:\d+) to https/.exec(plain);
       if (redirect) harness.redirectUrl = redirect[1];
-      const match = /listening on (https?:\/\/127\.0\.0\.1:\d+)/.exec(plain);
+      const match = /listening on (https?:\/\/(?:\d{1,3}\.){3}\d{1,3}:\d+)/.exec(plain);
       if (match && (harness.baseUrl === null || harness.baseUrl === match[1])) {
         harness.baseUrl = match[1];
         clearTimeout(timer);
@@ -168,9 +172,13 @@ async function stopServer() {
 // Last resort if the runner dies between before() and after().
 process.on('exit', () => server?.kill('SIGKILL'));
 
-/** POST /api/rooms; the links are rewritten to the address the test reaches the server at. */
-export async function createRoom() {
-  const response = await fetch(`${harness.baseUrl}/api/rooms`, { method: 'POST' });
+/**
+ * POST /api/rooms (with `adminKey` when the server needs one); the links are rewritten to the
+ * address the test reaches the server at.
+ */
+export async function createRoom({ adminKey = null } = {}) {
+  const headers = adminKey === null ? {} : { authorization: `Bearer ${adminKey}` };
+  const response = await fetch(`${harness.baseUrl}/api/rooms`, { method: 'POST', headers });
   const body = await response.text();
   assert.equal(response.status, 201, `POST /api/rooms answered ${response.status}: ${body}`);
   const room = JSON.parse(body);
@@ -326,6 +334,30 @@ export function inboundStats(page) {
       });
     });
     return streams;
+  });
+}
+
+/**
+ * The candidate pair the page's media goes over: `{local, remote}`, each `{type, protocol,
+ * relayProtocol, address, port}` from `getStats()` (`type` 'host', 'srflx', 'prflx' or 'relay').
+ * Null while no pair is selected.
+ */
+export function selectedCandidatePair(page) {
+  return page.evaluate(async () => {
+    const report = await window.classroom.pc.getStats();
+    let pairId = null;
+    report.forEach((s) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+    });
+    const pair = pairId === null ? null : report.get(pairId);
+    if (!pair) return null;
+    const describe = (id) => {
+      const c = report.get(id);
+      return c
+        ? { type: c.candidateType, protocol: c.protocol, relayProtocol: c.relayProtocol ?? null, address: c.address, port: c.port }
+        : null;
+    };
+    return { state: pair.state, local: describe(pair.localCandidateId), remote: describe(pair.remoteCandidateId) };
   });
 }
 
