@@ -2,7 +2,9 @@
 // scheme (`use-auth-secret`), and the classroom server given the same secret (`--turn-urls`,
 // `--turn-secret-file`). A pupil whose page is forced to use relays only (`?ice=relay`) decodes
 // the teacher's video and hears the teacher through coturn, with the credentials its `welcome`
-// carried; a probe page shows coturn refuses a wrong and an expired credential.
+// carried, and before they expire (the shortest lifetime, 60 s) the page fetches fresh ones and
+// applies them while media keeps flowing; a probe page shows coturn refuses a wrong and an expired
+// credential.
 //
 // Env: CLASSROOM_BIN, CHROMIUM_BIN (see helpers.mjs), TURNSERVER_BIN (default /usr/bin/turnserver).
 
@@ -19,12 +21,21 @@ import {
   waitFirstMedia,
   waitJoined,
   waitTracks,
+  waitUntil,
   withDiagnostics,
 } from './helpers.mjs';
 import { mintCredential, prepareCoturn } from './coturn.mjs';
 
 const coturn = await prepareCoturn();
-useHarness({ serverArgs: ['--turn-urls', coturn.url, '--turn-secret-file', coturn.secretFile] });
+/** The shortest lifetime the server accepts: the page asks for fresh credentials at 3/4 of it. */
+const LIFETIME_SECS = 60;
+useHarness({
+  serverArgs: [
+    '--turn-urls', coturn.url,
+    '--turn-secret-file', coturn.secretFile,
+    '--turn-credential-lifetime-secs', String(LIFETIME_SECS),
+  ],
+});
 before(() => coturn.start());
 after(() => coturn.stop());
 process.on('exit', () => coturn.kill());
@@ -40,7 +51,7 @@ async function withCoturnDiagnostics(name, body) {
   }
 }
 
-test('a pupil forced to relay decodes and hears the teacher through coturn', { timeout: 120_000 }, async () => {
+test('a pupil forced to relay decodes and hears the teacher through coturn, and renews its credentials', { timeout: 150_000 }, async () => {
   await withCoturnDiagnostics('relay class', async () => {
     const room = await createRoom();
     const teacher = await openPage('teacher', `${room.teacher_url}&prejoin=0`);
@@ -73,6 +84,18 @@ test('a pupil forced to relay decodes and hears the teacher through coturn', { t
     // The teacher was not forced: its pair is direct, so the relay carried only the pupil.
     const teacherPair = await selectedCandidatePair(teacher.page);
     assert.notEqual(teacherPair?.local?.type, 'relay', JSON.stringify(teacherPair));
+
+    // Before the welcome's credentials expire the page asks for new ones (`ice_servers`) and gives
+    // them to its RTCPeerConnection; the relayed media goes on.
+    const first = config.servers[0].username;
+    await waitUntil(pupil, 'fresh relay credentials applied before expiry', (old) =>
+      window.classroom.pc.getConfiguration().iceServers[0]?.username !== old, first, LIFETIME_SECS * 1000);
+    const renewed = await pupil.page.evaluate(() => window.classroom.pc.getConfiguration().iceServers[0].username);
+    const expiry = (username) => Number(username.split(':')[0]);
+    assert.ok(expiry(renewed) > expiry(first), `later expiry: ${first} → ${renewed}`);
+    assert.match(renewed, new RegExp(`:${pupilInfo.id}$`));
+    const [afterRenewal] = await sampleInbound([pupil]);
+    assertMediaGrew(afterRenewal, teacherInfo.id, 'video', 'the relayed pupil still decodes the teacher');
   });
 });
 
