@@ -12,7 +12,8 @@ step() { printf '\n== %s\n' "$*"; }
 # for its screen share, which headless Firefox refuses); cmake, clang, pkg-config: building aws-lc
 # (str0m's DTLS/SRTP crypto); libopus-dev: the load generator encodes real Opus frames; janus: the
 # load generator's side-by-side target (its test starts a real Janus VideoRoom; a C compiler, cc,
-# builds its loopback shim).
+# builds its loopback shim); coturn: the relay test starts a real turnserver; nftables: the TCP-only
+# test drops UDP inside a network namespace it creates.
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v firefox-esr >/dev/null 2>&1 || need_apt+=(firefox-esr)
@@ -23,6 +24,8 @@ command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 dpkg -s libopus-dev >/dev/null 2>&1 || need_apt+=(libopus-dev)
 dpkg -s janus >/dev/null 2>&1 || need_apt+=(janus)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
+command -v turnserver >/dev/null 2>&1 || need_apt+=(coturn)
+command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "installing ${need_apt[*]}"
   SUDO=""

@@ -17,6 +17,7 @@ pub mod server;
 pub mod session;
 pub mod tls;
 pub mod tokens;
+pub mod turn;
 pub mod vacancy;
 pub mod visible_text;
 

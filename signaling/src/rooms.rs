@@ -16,8 +16,11 @@ use tokio::sync::Notify;
 use crate::auth::{Auth, CapabilityLinks};
 use crate::class::{Action, Class, ClassConfig, Entry, Grant, Outcome};
 use crate::media_link::{Media, MediaLink};
-use crate::protocol::{ByeReason, ErrorCode, MediaResume, ProtocolError, Role, ServerMessage};
+use crate::protocol::{
+    ByeReason, ErrorCode, IceServers, MediaResume, ProtocolError, Role, ServerMessage,
+};
 use crate::tokens::random_token;
+use crate::turn::TurnCredentials;
 use crate::vacancy::Vacancy;
 
 /// Where messages for one connected participant go: bounded, and never waits (see
@@ -42,6 +45,8 @@ pub struct Rooms {
     empty_class_linger: Duration,
     /// Wakes the sweeper early: a deadline it does not know of may have appeared.
     sweep_wanted: Notify,
+    /// Signs relay credentials (`[turn]`); `None`: no relay, `ice_servers` stays empty.
+    turn: Option<Arc<TurnCredentials>>,
 }
 
 /// What a [`Rooms::sweep`] did, and when the next one is due.
@@ -69,6 +74,8 @@ pub struct Room {
     pub observer_token: String,
     expires_at: Instant,
     state: Mutex<RoomState>,
+    /// Signs the relay credentials its welcomes carry.
+    turn: Option<Arc<TurnCredentials>>,
 }
 
 #[derive(Debug)]
@@ -127,6 +134,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Relay credentials for `id` when a relay is configured, else none.
+fn relays(turn: Option<&TurnCredentials>, id: ParticipantId, now: SystemTime) -> IceServers {
+    turn.map(|turn| turn.mint(id, now)).unwrap_or_default()
+}
+
 fn no_such_room() -> ProtocolError {
     ProtocolError::new(
         ErrorCode::NoSuchRoom,
@@ -148,7 +160,19 @@ impl Rooms {
             max_rooms: usize::MAX,
             empty_class_linger: Duration::from_secs(crate::config::DEFAULT_EMPTY_CLASS_LINGER_SECS),
             sweep_wanted: Notify::new(),
+            turn: None,
         }
+    }
+
+    /// Gives every participant credentials for the relays `turn` signs for.
+    pub fn with_turn(mut self, turn: Option<Arc<TurnCredentials>>) -> Self {
+        self.turn = turn;
+        self
+    }
+
+    /// Fresh relay credentials for participant `id` (empty without `[turn]`).
+    pub fn ice_servers(&self, id: ParticipantId, now: SystemTime) -> IceServers {
+        relays(self.turn.as_deref(), id, now)
     }
 
     /// Keeps a class everyone has left for `linger` once a teacher has been in it (see
@@ -212,6 +236,7 @@ impl Rooms {
                 closed: false,
             }),
             id,
+            turn: self.turn.clone(),
         });
         rooms.insert(room.id.clone(), room.clone());
         room
@@ -306,7 +331,8 @@ impl Rooms {
         let room = self.find(room_id)?;
         let generation = self.next_connection.fetch_add(1, Ordering::Relaxed);
         let mut state = lock(&room.state);
-        let (id, snapshot, out) = state.class.resume(token, resumption.last_chat_seq, now)?;
+        let (id, mut snapshot, out) = state.class.resume(token, resumption.last_chat_seq, now)?;
+        snapshot.ice = relays(room.turn.as_deref(), id, SystemTime::now());
         let link = state.links.entry(id).or_default().clone();
         let lost = link.take_lost();
         if (lost || resumption.restart_media) && link.media() != Media::None {
@@ -405,8 +431,12 @@ impl Room {
     /// Queues what the class said: messages to the connections, commands to the shard. Then
     /// drops the connections and links of whoever is no longer in the class.
     fn deliver(&self, state: &mut RoomState, out: Outcome, media: &MediaPlane, now: Instant) {
-        for (to, message) in out.messages {
+        for (to, mut message) in out.messages {
             if let Some(conn) = state.conns.get(&to) {
+                if let ServerMessage::Welcome(snapshot) = &mut message {
+                    // The class rules know neither the wall clock nor the relay's secret.
+                    snapshot.ice = relays(self.turn.as_deref(), to, SystemTime::now());
+                }
                 let _ = conn.outbox.send(message);
             }
         }
@@ -555,8 +585,10 @@ mod tests {
         MediaPlane::start(&sfu::MediaConfig {
             shards: 1,
             bind_ip: std::net::Ipv4Addr::LOCALHOST.into(),
-            public_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            public_ips: vec![std::net::Ipv4Addr::LOCALHOST.into()],
             port_base: 0,
+            tcp_port_base: 0,
+            tcp_limits: sfu::TcpLimits::default(),
             connect_timeout: Duration::from_secs(20),
         })
         .expect("media plane on loopback")

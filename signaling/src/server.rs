@@ -28,6 +28,7 @@ use crate::limits::{refusal, refuse_cross_site, refuse_foreign_origin};
 use crate::rooms::Rooms;
 use crate::tls::{redirect_router, Handshaker, Tls};
 use crate::tokens::secret_eq;
+use crate::turn::TurnCredentials;
 use crate::{listener, session};
 
 /// Longest the sweeper sleeps. It wakes at the next deadline it knows of (a grace period's end,
@@ -86,12 +87,20 @@ impl Server {
         // Keys first: a bad key set must stop the start before any port is taken.
         let auth = Auth::from_config(&config.auth)?;
         config.metrics.resolve_token()?;
+        let turn = config
+            .turn
+            .as_ref()
+            .map(TurnCredentials::from_section)
+            .transpose()?
+            .map(Arc::new);
         let tls = Tls::from_config(&config.tls)?;
         let media = MediaPlane::start(&MediaConfig {
             shards: config.shard_count(),
             bind_ip: config.media.bind_ip,
-            public_ip: config.media.public_ip,
+            public_ips: config.media.public_ip.clone(),
             port_base: config.media.udp_port_base,
+            tcp_port_base: config.tcp_port_base(),
+            tcp_limits: config.media.tcp.limits(),
             connect_timeout: Duration::from_secs(config.media.connect_timeout_secs),
         })
         .map_err(|e| anyhow::anyhow!("cannot bind the media ports: {e}"))?;
@@ -107,6 +116,7 @@ impl Server {
             config.class_config(),
         )
         .with_auth(Arc::new(auth))
+        .with_turn(turn)
         .with_max_rooms(config.limits.max_rooms)
         .with_empty_class_linger(Duration::from_secs(config.empty_class_linger_secs));
         let limit_counters = Arc::new(LimitCounters::default());
@@ -150,6 +160,16 @@ impl Server {
             task,
             side_tasks,
         })
+    }
+
+    /// ICE-TCP address of each shard's listener.
+    pub fn media_tcp_addrs(&self) -> Vec<SocketAddr> {
+        self.state
+            .media
+            .shards()
+            .iter()
+            .map(|s| s.tcp_addr())
+            .collect()
     }
 
     /// UDP address of each shard's socket.
@@ -627,6 +647,7 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
         }
     }
     write_hold_histograms(&mut text, &stats);
+    write_tcp_metrics(&mut text, &stats);
     state.limit_counters.write_prometheus(&mut text);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
@@ -655,6 +676,51 @@ fn write_hold_histograms(text: &mut String, stats: &[sfu::StatsSnapshot]) {
         let sum = hold.sum_us as f64 / 1e6;
         let _ = writeln!(text, "{name}_sum{{shard=\"{shard}\"}} {sum}");
         let _ = writeln!(text, "{name}_count{{shard=\"{shard}\"}} {total}");
+    }
+}
+
+/// The ICE-TCP connections of each shard: open now, closed by reason, frames and drops.
+fn write_tcp_metrics(text: &mut String, stats: &[sfu::StatsSnapshot]) {
+    let series: [MetricSeries; 7] = [
+        ("classroom_shard_tcp_connections", "gauge", |s| s.tcp.open),
+        (
+            "classroom_shard_tcp_unauthenticated_connections",
+            "gauge",
+            |s| s.tcp.unauthenticated,
+        ),
+        ("classroom_shard_tcp_queued_bytes", "gauge", |s| {
+            s.tcp.queued_bytes
+        }),
+        ("classroom_shard_tcp_accepted_total", "counter", |s| {
+            s.tcp.accepted
+        }),
+        ("classroom_shard_tcp_frames_in_total", "counter", |s| {
+            s.tcp.frames_in
+        }),
+        ("classroom_shard_tcp_frames_out_total", "counter", |s| {
+            s.tcp.frames_out
+        }),
+        ("classroom_shard_tcp_frames_dropped_total", "counter", |s| {
+            s.tcp.dropped_buffer_full + s.tcp.dropped_no_connection
+        }),
+    ];
+    for (name, kind, read) in series {
+        let _ = writeln!(text, "# TYPE {name} {kind}");
+        for (shard, snapshot) in stats.iter().enumerate() {
+            let _ = writeln!(text, "{name}{{shard=\"{shard}\"}} {}", read(snapshot));
+        }
+    }
+    let name = "classroom_shard_tcp_closed_total";
+    let _ = writeln!(text, "# TYPE {name} counter");
+    for (shard, snapshot) in stats.iter().enumerate() {
+        for reason in sfu::CloseReason::ALL {
+            let _ = writeln!(
+                text,
+                "{name}{{shard=\"{shard}\",reason=\"{}\"}} {}",
+                reason.label(),
+                snapshot.tcp.closed_for(reason)
+            );
+        }
     }
 }
 

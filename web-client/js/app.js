@@ -15,6 +15,7 @@ import { VideoQualityRequests } from './video-quality.js';
 import { watchQuality } from './quality.js';
 import { ClassControls } from './class-controls.js';
 import { Reconnector } from './reconnect.js';
+import { Relays, iceTransportPolicyFrom } from './relays.js';
 
 const LEAVE_TIMEOUT_MS = 3000;
 // Errors that mean this link will not work however often it is retried.
@@ -90,6 +91,12 @@ const reconnector = new Reconnector({
 });
 let screenTrack = null;
 let speakerTimer = null;
+/** The TURN relays the server gives us, kept fresh; `?ice=relay` uses nothing else. */
+const relays = new Relays({
+  requestFresh: () => connection?.requestIceServers(),
+  onChange: (servers) => session?.setIceServers(servers),
+});
+const iceTransportPolicy = iceTransportPolicyFrom(window.location);
 
 /** Room, token and the prejoin flag from the page URL, or null if the link is malformed. */
 function parseLink(location) {
@@ -186,6 +193,7 @@ function wireConnection(conn) {
   conn.on('reconnecting', (msg) => markReconnecting(msg.id, true));
   conn.on('reconnected', (msg) => markReconnecting(msg.id, false));
   conn.on('resumed', onResumed);
+  conn.on('ice_servers', (msg) => relays.update(msg));
   conn.on('active_speaker', (msg) => showSpeaker(msg.participant));
   conn.on('error', onServerError);
   conn.on('bye', onBye);
@@ -225,6 +233,7 @@ function onWelcome(msg) {
   classroom.you = msg.you;
   classroom.room = msg.room;
   classroom.resumeToken = msg.resume_token ?? null;
+  relays.update(msg);
   prejoin.hide();
   // An observer only receives (the server refuses an offer that would send): the camera and mic
   // opened before joining, when the role was not known yet, are let go.
@@ -261,7 +270,7 @@ const signal = {
 
 function startMedia() {
   stopQuality();
-  session = new MediaSession({ signal, stream: local.stream });
+  session = new MediaSession({ signal, stream: local.stream, iceServers: relays.servers, iceTransportPolicy });
   classroom.pc = session.pc;
   classroom.tracks = session.tracks;
   session.addEventListener('track', ({ detail }) => {
@@ -471,6 +480,7 @@ function onResumed(msg) {
   reconnector.succeeded();
   classroom.you = msg.you;
   classroom.resumeToken = msg.resume_token ?? classroom.resumeToken;
+  relays.update(msg);
   const present = new Set(msg.participants.map((p) => p.id));
   for (const id of [...classroom.participants.keys()]) if (!present.has(id)) removeParticipant(id);
   for (const participant of msg.participants) addParticipant(participant);
@@ -612,6 +622,7 @@ function endSession(state, text, options = {}) {
   if (ended) return;
   ended = true;
   reconnector.stop();
+  relays.stop();
   stopQuality();
   session?.close();
   screenTrack?.stop();

@@ -138,15 +138,18 @@ export class MediaSession extends EventTarget {
   #publishing = {};
 
   /**
+   * `iceServers` are the relays from the server (none: the server's own address only, never a
+   * third party's STUN); `iceTransportPolicy` 'relay' uses nothing but them (`?ice=relay`).
+   *
    * @param {{signal: {sendOffer(sdp: string, sources: object): void, sendAnswer(sdp: string): void},
-   *          stream: MediaStream, log?: Console}} options
+   *          stream: MediaStream, iceServers?: object[], iceTransportPolicy?: string, log?: Console}} options
    */
-  constructor({ signal, stream, log = console }) {
+  constructor({ signal, stream, iceServers = [], iceTransportPolicy = 'all', log = console }) {
     super();
     this.#signal = signal;
     this.#stream = stream;
     this.#log = log;
-    this.pc = new RTCPeerConnection({ iceServers: [] });
+    this.pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
     this.pc.addEventListener('track', (event) => this.#onTrack(event));
     this.pc.addEventListener('connectionstatechange', () =>
       this.#emit('connection-state', { state: this.pc.connectionState }),
@@ -188,6 +191,19 @@ export class MediaSession extends EventTarget {
     await screen.sender.replaceTrack(null);
     screen.direction = 'inactive';
     this.renegotiate();
+  }
+
+  /**
+   * Fresh relay credentials: the next candidate gathering (an ICE restart) uses them. A relay
+   * checks credentials only when an allocation is made, so the ones in use keep working.
+   */
+  setIceServers(iceServers) {
+    if (this.#closed) return;
+    try {
+      this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+    } catch (error) {
+      this.#log.warn('classroom: the relay list was refused:', error.message);
+    }
   }
 
   /** After the network changed or the socket came back: new ICE credentials, same session. */

@@ -27,6 +27,7 @@ export const SERVER_MESSAGE_TYPES = Object.freeze([
   'error',
   'bye',
   'pong',
+  'ice_servers',
 ]);
 
 /** Error codes after which the server closes the socket: the session cannot go on. */
@@ -187,6 +188,11 @@ export class ClassroomConnection extends EventTarget {
   /** `media_state`: the mic, camera and screen share are on (`true`) or off. */
   sendMediaState({ audio, video, screen = false }) {
     this.#send({ type: 'media_state', audio: Boolean(audio), video: Boolean(video), screen: Boolean(screen) });
+  }
+
+  /** Asks for fresh relay credentials (answered with `ice_servers`). */
+  requestIceServers() {
+    return this.#send({ type: 'ice_servers' });
   }
 
   /** `leave`: the server answers `bye` and closes. */

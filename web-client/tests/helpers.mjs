@@ -71,19 +71,28 @@ let serverFlags = [];
 let browserOptions = { chromiumArgs: [], firefox: {} };
 /** The browsers being started or started, by name: each at most once per file. */
 const launching = new Map();
+/** The HTTP address the server binds (a test's own network namespace may need another). */
+let serverHttp = '127.0.0.1:0';
 
 /**
  * Registers the before/after hooks that start and stop the server and the browsers; `chromiumArgs`
  * are added to Chromium's (e.g. a sound file for the fake microphone), `firefox` are Firefox's
- * options (`{windowed: true}` for a screen share), and `serverArgs` go to the server (e.g. TLS
- * certificate files). Each browser starts with the first page opened in it.
+ * options (`{windowed: true}` for a screen share), `serverArgs` go to the server (e.g. TLS
+ * certificate files), and `http` is the address the server binds (default 127.0.0.1 on a port the
+ * OS picks). Each browser starts with the first page opened in it.
  */
-export function useHarness({ chromiumArgs = [], firefox = {}, serverArgs = [] } = {}) {
+export function useHarness({
+  chromiumArgs = [],
+  firefox = {},
+  serverArgs = [],
+  http = '127.0.0.1:0',
+} = {}) {
   serverFlags = serverArgs;
+  serverHttp = http;
   browserOptions = { chromiumArgs, firefox };
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
-    await startServer();
+    await startServer(serverHttp);
   });
 
   after(async () => {
@@ -110,7 +119,7 @@ function browserOf(kind) {
 
 // ---- Server --------------------------------------------------------------------------------
 
-function startServer(http = '127.0.0.1:0') {
+function startServer(http) {
   return new Promise((resolve, reject) => {
     const child = spawn(SERVER_BIN, ['--http', http, '--udp-port-base', '0', ...serverFlags], {
       cwd: REPO,
@@ -126,7 +135,7 @@ function startServer(http = '127.0.0.1:0') {
       harness.serverLog.push(`[server ${stream}] ${plain}`);
       const redirect = /redirecting (http:\/\/127\.0\.0\.1:\d+) to https/.exec(plain);
       if (redirect) harness.redirectUrl = redirect[1];
-      const match = /listening on (https?:\/\/127\.0\.0\.1:\d+)/.exec(plain);
+      const match = /listening on (https?:\/\/(?:\d{1,3}\.){3}\d{1,3}:\d+)/.exec(plain);
       if (match && (harness.baseUrl === null || harness.baseUrl === match[1])) {
         harness.baseUrl = match[1];
         clearTimeout(timer);
@@ -191,9 +200,13 @@ async function stopServer() {
 // Last resort if the runner dies between before() and after().
 process.on('exit', () => server?.kill('SIGKILL'));
 
-/** POST /api/rooms; the links are rewritten to the address the test reaches the server at. */
-export async function createRoom() {
-  const response = await fetch(`${harness.baseUrl}/api/rooms`, { method: 'POST' });
+/**
+ * POST /api/rooms (with `adminKey` when the server needs one); the links are rewritten to the
+ * address the test reaches the server at.
+ */
+export async function createRoom({ adminKey = null } = {}) {
+  const headers = adminKey === null ? {} : { authorization: `Bearer ${adminKey}` };
+  const response = await fetch(`${harness.baseUrl}/api/rooms`, { method: 'POST', headers });
   const body = await response.text();
   assert.equal(response.status, 201, `POST /api/rooms answered ${response.status}: ${body}`);
   const room = JSON.parse(body);
@@ -214,7 +227,8 @@ export async function createRoom() {
 
 /**
  * Opens `url` in a fresh browser context (own storage, camera and microphone allowed) of `browser`
- * ('chromium', the default, or 'firefox'). `options` may set the browser's `locale` (its preferred
+ * ('chromium', the default, or 'firefox', or a Chromium the test launched itself, such as one inside
+ * a network namespace). `options` may set the browser's `locale` (its preferred
  * language; Chromium only), the `viewport`, and the `name` the browser remembers.
  *
  * The participant's `page` answers the same calls in both browsers: `evaluate(fn, arg)`,
@@ -234,7 +248,9 @@ export async function openPage(
     assert.equal(locale, 'en-US', 'Firefox pages keep the profile\'s language');
     ({ context, page } = await (await browserOf('firefox')).newPage({ viewport, name }));
   } else {
-    context = await (await browserOf('chromium')).newContext({
+    // A Chromium the test launched itself (e.g. inside a network namespace) or the harness's.
+    const chromiumBrowser = typeof browser === 'string' ? await browserOf('chromium') : browser;
+    context = await chromiumBrowser.newContext({
       permissions: ['camera', 'microphone'],
       viewport,
       locale,
@@ -248,7 +264,8 @@ export async function openPage(
   page.on('console', (msg) => logs.push(`[${label}] ${msg.type().replace(/^warn$/, 'warning')}: ${msg.text()}`));
   page.on('pageerror', (error) => logs.push(`[${label}] page error: ${error.message}`));
   page.on('requestfailed', (req) => logs.push(`[${label}] request failed: ${req.url()} ${req.failure()?.errorText}`));
-  const participant = { label, browser, context, page, logs, sockets };
+  const kind = browser === 'firefox' ? 'firefox' : 'chromium';
+  const participant = { label, browser: kind, context, page, logs, sockets };
   harness.opened.push(participant);
   await page.goto(url, { timeout: JOIN_TIMEOUT_MS });
   return participant;
@@ -365,6 +382,30 @@ export function inboundStats(page) {
       });
     });
     return streams;
+  });
+}
+
+/**
+ * The candidate pair the page's media goes over: `{local, remote}`, each `{type, protocol,
+ * relayProtocol, address, port}` from `getStats()` (`type` 'host', 'srflx', 'prflx' or 'relay').
+ * Null while no pair is selected.
+ */
+export function selectedCandidatePair(page) {
+  return page.evaluate(async () => {
+    const report = await window.classroom.pc.getStats();
+    let pairId = null;
+    report.forEach((s) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+    });
+    const pair = pairId === null ? null : report.get(pairId);
+    if (!pair) return null;
+    const describe = (id) => {
+      const c = report.get(id);
+      return c
+        ? { type: c.candidateType, protocol: c.protocol, relayProtocol: c.relayProtocol ?? null, address: c.address, port: c.port }
+        : null;
+    };
+    return { state: pair.state, local: describe(pair.localCandidateId), remote: describe(pair.remoteCandidateId) };
   });
 }
 

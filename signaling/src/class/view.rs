@@ -5,7 +5,8 @@ use sfu::{Command, ParticipantId};
 
 use super::{rights, Class, Outcome};
 use crate::protocol::{
-    ChatEntry, ClassSnapshot, ParticipantInfo, Rights, Role, ServerMessage, PROTOCOL_VERSION,
+    ChatEntry, ClassSnapshot, IceServers, ParticipantInfo, Rights, Role, ServerMessage,
+    PROTOCOL_VERSION,
 };
 
 impl Class {
@@ -149,6 +150,8 @@ impl Class {
                 .unwrap_or_default(),
             lobby: teacher.then(|| self.lobby.wire()),
             invite: if teacher { self.invite.clone() } else { None },
+            // Signed with the wall clock and the relay's secret, which the rules never see.
+            ice: IceServers::default(),
         }
     }
 }

@@ -140,4 +140,29 @@ pub struct ClassSnapshot {
     /// The pupil link's token, so a teacher can invite pupils (teachers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invite: Option<String>,
+    /// Relays for the media connection, with this participant's credentials (filled in when
+    /// the message is delivered: see `rooms.rs`).
+    #[serde(flatten)]
+    pub ice: IceServers,
+}
+
+/// A relay a browser may use, with a credential valid for a while: the shape of WebRTC's
+/// `RTCIceServer`, so the client passes it to `RTCPeerConnection` as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    pub urls: Vec<String>,
+    /// `<expiry as Unix time>:<participant id>`: no personal data.
+    pub username: String,
+    pub credential: String,
+}
+
+/// The relays for a participant's media connection, in `welcome`, `resumed` and `ice_servers`.
+/// Empty when the server has no `[turn]`: browsers then reach the media ports directly.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServers {
+    pub ice_servers: Vec<IceServer>,
+    /// Seconds the credentials stay valid from when they were sent: ask for new ones
+    /// (`ice_servers`) before then. Absent when there is no relay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ice_servers_valid_secs: Option<u64>,
 }

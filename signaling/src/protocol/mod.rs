@@ -11,15 +11,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use class::{
-    ChatEntry, ClassSnapshot, GuestPolicy, LobbyEntry, MediaResume, Rights, RightsPatch, Settings,
-    SettingsPatch, Source,
+    ChatEntry, ClassSnapshot, GuestPolicy, IceServer, IceServers, LobbyEntry, MediaResume, Rights,
+    RightsPatch, Settings, SettingsPatch, Source,
 };
 
 /// The protocol version this server speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Every `type` a client may send, for telling "unknown type" from "bad fields".
-const CLIENT_TYPES: [&str; 29] = [
+const CLIENT_TYPES: [&str; 30] = [
     "join",
     "resume",
     "offer",
@@ -49,6 +49,7 @@ const CLIENT_TYPES: [&str; 29] = [
     "set_rights",
     "end_class",
     "video_quality",
+    "ice_servers",
 ];
 
 /// A message from the browser.
@@ -165,6 +166,8 @@ pub enum ClientMessage {
         participant: String,
         quality: VideoQuality,
     },
+    /// Fresh relay credentials before the ones from `welcome` expire (members only).
+    IceServers,
 }
 
 /// A quality of a simulcast video, as the viewer asks for it.
@@ -302,6 +305,8 @@ pub enum ServerMessage {
         reason: ByeReason,
     },
     Pong,
+    /// Answer to `ice_servers`: fresh relay credentials.
+    IceServers(IceServers),
 }
 
 /// What was wrong with what the client sent.
@@ -535,6 +540,7 @@ mod tests {
             resume_token: "tok".into(),
             lobby: None,
             invite: None,
+            ice: IceServers::default(),
         };
         let value = serde_json::to_value(ServerMessage::Welcome(snapshot.clone())).expect("json");
         assert_eq!(value["type"], "welcome");
@@ -548,6 +554,33 @@ mod tests {
         assert_eq!(value["type"], "resumed");
         assert_eq!(value["media"], "kept");
         assert_eq!(value["you"]["id"], "p1");
+        assert_eq!(
+            value["ice_servers"],
+            serde_json::json!([]),
+            "no relay: empty"
+        );
+        assert!(value.get("ice_servers_valid_secs").is_none());
+    }
+
+    #[test]
+    fn relay_credentials_have_the_shape_of_rtc_ice_server() {
+        let relays = IceServers {
+            ice_servers: vec![IceServer {
+                urls: vec!["turn:turn.example.org:3478".into()],
+                username: "1767225600:p42".into(),
+                credential: "koYoSZnyOBSMEDTYu0npZhLRAQ4=".into(),
+            }],
+            ice_servers_valid_secs: Some(3600),
+        };
+        let text = serde_json::to_string(&ServerMessage::IceServers(relays)).expect("json");
+        assert_eq!(
+            text,
+            r#"{"type":"ice_servers","ice_servers":[{"urls":["turn:turn.example.org:3478"],"username":"1767225600:p42","credential":"koYoSZnyOBSMEDTYu0npZhLRAQ4="}],"ice_servers_valid_secs":3600}"#
+        );
+        assert_eq!(
+            parse_client_message(r#"{"type":"ice_servers"}"#),
+            Ok(ClientMessage::IceServers)
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
@@ -213,6 +213,7 @@ impl Session {
                 Some(Close::new(1000, "left"))
             }
             ClientMessage::Offer { sdp, sources } => self.offer(sdp, sources),
+            ClientMessage::IceServers => self.ice_servers(),
             ClientMessage::Answer { sdp } => {
                 let Some(entered) = &self.entered else {
                     return self.not_joined();
@@ -399,6 +400,20 @@ impl Session {
             Ok(()) => None,
             Err(e) => self.error(e),
         }
+    }
+
+    /// Fresh relay credentials, for members only: a guest in the lobby or a connection that has
+    /// not joined has no media connection to relay.
+    fn ice_servers(&self) -> Option<Close> {
+        let Some(entered) = &self.entered else {
+            return self.not_joined();
+        };
+        if !entered.room.is_member(entered.id) {
+            return self.error(waiting_in_the_lobby());
+        }
+        let relays = self.state.rooms.ice_servers(entered.id, SystemTime::now());
+        let _ = self.out.send(ServerMessage::IceServers(relays));
+        None
     }
 
     fn send_to_shard(&self, command: Command) -> Option<Close> {

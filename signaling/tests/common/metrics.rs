@@ -23,7 +23,7 @@ pub async fn totals(server: &Server) -> BTreeMap<String, f64> {
 
 /// What a node holds for classes and participants: the gauges that must come back to their
 /// resting value once everyone is gone.
-pub const HELD: [&str; 7] = [
+pub const HELD: [&str; 10] = [
     "classroom_classes",
     "classroom_participants",
     "classroom_shard_rooms",
@@ -31,6 +31,9 @@ pub const HELD: [&str; 7] = [
     "classroom_shard_published_tracks",
     "classroom_shard_subscriptions",
     "classroom_shard_demux_entries",
+    "classroom_shard_tcp_connections",
+    "classroom_shard_tcp_unauthenticated_connections",
+    "classroom_shard_tcp_queued_bytes",
 ];
 
 /// The [`HELD`] gauges now.
