@@ -8,6 +8,7 @@ use clap::Parser;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{AuthSection, Secret};
+use crate::check::CheckSection;
 use crate::limits::origin::validate_allowed_origin;
 use crate::limits::LimitsSection;
 use crate::tls::TlsSection;
@@ -59,6 +60,8 @@ pub struct Config {
     pub tls: TlsSection,
     /// Who may read `/metrics`, and where.
     pub metrics: MetricsSection,
+    /// The network self-test's probes (`/check`).
+    pub check: CheckSection,
 }
 
 /// The `[metrics]` section. `/metrics` tells how many classes and people a node holds: harmless
@@ -144,6 +147,7 @@ impl Default for Config {
             limits: LimitsSection::default(),
             tls: TlsSection::default(),
             metrics: MetricsSection::default(),
+            check: CheckSection::default(),
         }
     }
 }
@@ -412,6 +416,7 @@ impl Config {
         self.limits.validate().map_err(ConfigError::Invalid)?;
         self.tls.validate().map_err(ConfigError::Invalid)?;
         self.metrics.validate().map_err(ConfigError::Invalid)?;
+        self.check.validate().map_err(ConfigError::Invalid)?;
         for origin in &self.allowed_origins {
             validate_allowed_origin(origin).map_err(ConfigError::Invalid)?;
         }

@@ -182,6 +182,15 @@ impl Rooms {
 
     /// Like [`Rooms::create`], but `None` when the node already holds its most classes (checked
     /// under the same lock as the insert, so concurrent requests cannot overshoot).
+    /// Ids for a media session outside every class (a network self-test probe), from the same
+    /// counters as the classes', so they never meet a class's on a shard.
+    pub fn ids_outside_classes(&self) -> (RoomId, ParticipantId) {
+        (
+            RoomId(self.next_room.fetch_add(1, Ordering::Relaxed)),
+            ParticipantId(self.next_participant.fetch_add(1, Ordering::Relaxed)),
+        )
+    }
+
     pub fn try_create(&self, now: Instant) -> Option<Arc<Room>> {
         let mut rooms = lock(&self.rooms);
         (rooms.len() < self.max_rooms).then(|| self.create_locked(&mut rooms, now))

@@ -69,7 +69,9 @@ pub(super) fn action_of(message: ClientMessage) -> Option<Action> {
         | ClientMessage::Offer { .. }
         | ClientMessage::Answer { .. }
         | ClientMessage::Leave
-        | ClientMessage::Ping => None,
+        | ClientMessage::Ping
+        | ClientMessage::Check { .. }
+        | ClientMessage::CheckOffer { .. } => None,
     }
 }
 
