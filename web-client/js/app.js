@@ -619,6 +619,7 @@ function endSession(state, text, options = {}) {
 
 function showNotice(text) {
   $('class-notice-text').textContent = text;
+  $('check-network').hidden = text !== STRINGS.mediaFailed;
   $('class-notice').hidden = false;
 }
 
