@@ -5,12 +5,16 @@
 //! SRTP and SRTCP datagrams (which carry no such name) are found by their 4-tuple. Both lookups are
 //! one hash probe. An address is learnt only from STUN whose MESSAGE-INTEGRITY was made with the
 //! session's ICE password: the ufrag travels in clear, so it proves nothing on its own.
+//!
+//! ICE-TCP frames are routed the same way; an address is remembered with its transport, since a
+//! UDP and a TCP peer may share an IP and port number.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use str0m::crypto::{CryptoProvider, Sha1HmacProvider};
 use str0m::ice::StunMessage;
+use str0m::net::Protocol;
 
 use crate::ids::ParticipantId;
 
@@ -23,9 +27,12 @@ const MAX_ADDRS_PER_PARTICIPANT: usize = 8;
 pub struct Demux {
     /// Our ufrag of each session → the session and our ICE password (the key of its STUN).
     by_ufrag: HashMap<String, (ParticipantId, String)>,
-    by_addr: HashMap<SocketAddr, ParticipantId>,
-    addrs_of: HashMap<ParticipantId, Vec<SocketAddr>>,
+    by_addr: HashMap<Path, ParticipantId>,
+    addrs_of: HashMap<ParticipantId, Vec<Path>>,
 }
+
+/// Where a packet came from: its transport and the peer's address.
+type Path = (Protocol, SocketAddr);
 
 /// Why a datagram found no participant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,14 +83,22 @@ impl Demux {
         self.by_ufrag.contains_key(ufrag)
     }
 
-    /// Finds the participant a datagram from `source` belongs to, learning the address from STUN.
+    /// Finds the participant a UDP datagram from `source` belongs to, learning the address from
+    /// STUN.
     pub fn route(&mut self, source: SocketAddr, datagram: &[u8]) -> Result<ParticipantId, Miss> {
+        self.route_via(Protocol::Udp, source, datagram)
+    }
+
+    /// Like [`Demux::route`], for a packet that came over `proto` (a UDP datagram or a TCP frame).
+    pub fn route_via(
+        &mut self,
+        proto: Protocol,
+        source: SocketAddr,
+        datagram: &[u8],
+    ) -> Result<ParticipantId, Miss> {
+        let path = (proto, source);
         if !is_stun(datagram) {
-            return self
-                .by_addr
-                .get(&source)
-                .copied()
-                .ok_or(Miss::UnknownSource);
+            return self.by_addr.get(&path).copied().ok_or(Miss::UnknownSource);
         }
         let stun = StunMessage::parse(datagram).map_err(|_| Miss::BadStun)?;
         let (ours, _theirs) = stun.split_username().ok_or(Miss::BadStun)?;
@@ -93,8 +108,14 @@ impl Demux {
         if !stun.verify(pass.as_bytes(), |key, parts| hmac.sha1_hmac(key, parts)) {
             return Err(Miss::BadStun);
         }
-        self.learn(source, participant);
+        self.learn(path, participant);
         Ok(participant)
+    }
+
+    /// Whether packets from `source` over `proto` reach a session (a signed STUN request taught
+    /// the address, and the session still holds it).
+    pub fn knows(&self, proto: Protocol, source: SocketAddr) -> bool {
+        self.by_addr.contains_key(&(proto, source))
     }
 
     /// Forgets everything about `participant`.
@@ -117,7 +138,7 @@ impl Demux {
         self.by_ufrag.is_empty() && self.by_addr.is_empty() && self.addrs_of.is_empty()
     }
 
-    fn learn(&mut self, source: SocketAddr, participant: ParticipantId) {
+    fn learn(&mut self, source: Path, participant: ParticipantId) {
         match self.by_addr.insert(source, participant) {
             Some(previous) if previous == participant => return,
             Some(previous) => {

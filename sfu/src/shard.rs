@@ -1,11 +1,14 @@
-//! The IO layer of one shard: a thread that owns a UDP socket and a [`ShardCore`].
+//! The IO layer of one shard: a thread that owns a UDP socket, an ICE-TCP listener with its
+//! connections, and a [`ShardCore`].
 //!
 //! Commands arrive on a channel; a zero-length datagram sent to the shard's own socket wakes the
-//! thread so it never has to poll the channel on a timer.
+//! thread so it never has to poll the channel on a timer. The thread waits with epoll rather than
+//! poll: its interest list (the UDP socket, the listener, up to thousands of TCP connections) is
+//! kept by the kernel between waits, so a wake costs the sockets that are ready, not all of them.
 
 use std::collections::HashMap;
 use std::io::{self, ErrorKind};
-use std::net::{IpAddr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
 use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -13,16 +16,18 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::poll::PollTimeout;
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags};
 use nix::sys::socket::{getsockopt, setsockopt, sockopt};
 
 use crate::arrival::{self, Received};
 use crate::command::{Command, MediaEvent};
-use crate::core::{Input, Output, ShardCore};
+use crate::core::{HostCandidates, Input, Output, ShardCore};
 use crate::hold_time::HoldHistogram;
 use crate::ids::ParticipantId;
 use crate::send_batch::SendBatch;
 use crate::stats::ShardStats;
+use crate::tcp::{TcpLimits, TcpMedia};
 
 /// Where a shard delivers the events of one participant (the control plane's session).
 pub type EventSink = Box<dyn FnMut(MediaEvent) + Send>;
@@ -39,6 +44,27 @@ const RECV_BURST: usize = 64;
 const SDP_PER_TURN: usize = 2;
 /// How often the shared stats are refreshed.
 const STATS_EVERY: Duration = Duration::from_millis(250);
+/// Most readiness events taken from one epoll wait (the rest come on the next turn).
+const EVENTS_PER_WAIT: usize = 256;
+/// Epoll token of the UDP socket.
+const UDP_TOKEN: u64 = 0;
+/// Epoll token of the ICE-TCP listener.
+const LISTENER_TOKEN: u64 = 1;
+
+/// Where one shard listens and what it tells peers.
+#[derive(Debug, Clone)]
+pub struct ShardConfig {
+    /// Address the UDP socket binds to.
+    pub udp_bind: SocketAddr,
+    /// Address the ICE-TCP listener binds to.
+    pub tcp_bind: SocketAddr,
+    /// Addresses given to peers as host candidates, each with the ports actually bound.
+    pub public_ips: Vec<IpAddr>,
+    /// How long a new media session may take to connect.
+    pub connect_timeout: Duration,
+    /// The bounds of the ICE-TCP connections.
+    pub tcp_limits: TcpLimits,
+}
 
 enum Request {
     Command(Command, Option<EventSink>),
@@ -55,43 +81,72 @@ pub struct Shard {
     requests: Sender<Request>,
     waker: UdpSocket,
     local_addr: SocketAddr,
-    public_addr: SocketAddr,
+    tcp_addr: SocketAddr,
+    candidates: HostCandidates,
     stats: Arc<ShardStats>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Shard {
-    /// Binds `bind` and starts the shard thread; peers are told to reach it at `public_ip` on the
-    /// port actually bound.
-    pub fn spawn(
-        index: usize,
-        bind: SocketAddr,
-        public_ip: IpAddr,
-        connect_timeout: Duration,
-    ) -> io::Result<Shard> {
-        let socket = UdpSocket::bind(bind)?;
+    /// Binds the UDP socket and the ICE-TCP listener and starts the shard thread; peers are told
+    /// to reach it at each public address on the ports actually bound.
+    pub fn spawn(index: usize, config: &ShardConfig) -> io::Result<Shard> {
+        let socket = UdpSocket::bind(config.udp_bind)?;
         enlarge_buffers(&socket);
         arrival::enable_stamps(&socket)?;
         let local_addr = socket.local_addr()?;
-        let public_addr = SocketAddr::new(public_ip, local_addr.port());
+        let listener = TcpListener::bind(config.tcp_bind)?;
+        let tcp_addr = listener.local_addr()?;
+        let candidates = HostCandidates {
+            udp: (config.public_ips.iter())
+                .map(|ip| SocketAddr::new(*ip, local_addr.port()))
+                .collect(),
+            tcp: (config.public_ips.iter())
+                .map(|ip| SocketAddr::new(*ip, tcp_addr.port()))
+                .collect(),
+        };
         let waker = UdpSocket::bind(SocketAddr::new(loopback_like(local_addr.ip()), 0))?;
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).map_err(io::Error::from)?;
+        epoll
+            .add(
+                socket.as_fd(),
+                EpollEvent::new(EpollFlags::EPOLLIN, UDP_TOKEN),
+            )
+            .map_err(io::Error::from)?;
+        let tcp = TcpMedia::new(
+            listener,
+            LISTENER_TOKEN,
+            config.tcp_limits,
+            &epoll,
+            Instant::now(),
+        )?;
         let (requests, inbox) = crossbeam_channel::unbounded();
         let stats = Arc::new(ShardStats::default());
         let thread = thread::Builder::new()
             .name(format!("shard-{index}"))
             .spawn({
                 let stats = stats.clone();
+                let candidates = candidates.clone();
+                let connect_timeout = config.connect_timeout;
                 move || {
-                    let core = ShardCore::new(public_addr, Instant::now())
+                    let core = ShardCore::new(local_addr, Instant::now())
+                        .with_candidates(candidates)
                         .with_connect_timeout(connect_timeout);
-                    ShardLoop::new(socket, local_addr, core, inbox, stats).run()
+                    let sockets = Sockets {
+                        udp: socket,
+                        local_addr,
+                        tcp,
+                        epoll,
+                    };
+                    ShardLoop::new(sockets, core, inbox, stats).run()
                 }
             })?;
         Ok(Shard {
             requests,
             waker,
             local_addr,
-            public_addr,
+            tcp_addr,
+            candidates,
             stats,
             thread: Some(thread),
         })
@@ -107,14 +162,28 @@ impl Shard {
         Ok(())
     }
 
-    /// The address the socket is bound to.
+    /// The address the UDP socket is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
-    /// The address advertised to peers as our ICE host candidate.
+    /// The address the ICE-TCP listener is bound to.
+    pub fn tcp_addr(&self) -> SocketAddr {
+        self.tcp_addr
+    }
+
+    /// The first address advertised to peers as our UDP host candidate.
     pub fn public_addr(&self) -> SocketAddr {
-        self.public_addr
+        self.candidates
+            .udp
+            .first()
+            .copied()
+            .unwrap_or(self.local_addr)
+    }
+
+    /// Every host candidate advertised to peers.
+    pub fn candidates(&self) -> &HostCandidates {
+        &self.candidates
     }
 
     /// The shard's gauges and counters.
@@ -167,9 +236,20 @@ fn loopback_like(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// What a shard thread listens on.
+struct Sockets {
+    udp: UdpSocket,
+    local_addr: SocketAddr,
+    tcp: TcpMedia,
+    epoll: Epoll,
+}
+
 struct ShardLoop {
     socket: UdpSocket,
     local_addr: SocketAddr,
+    tcp: TcpMedia,
+    epoll: Epoll,
+    events: Vec<EpollEvent>,
     inbox: Receiver<Request>,
     core: ShardCore,
     sinks: HashMap<ParticipantId, EventSink>,
@@ -185,16 +265,18 @@ struct ShardLoop {
 
 impl ShardLoop {
     fn new(
-        socket: UdpSocket,
-        local_addr: SocketAddr,
+        sockets: Sockets,
         core: ShardCore,
         inbox: Receiver<Request>,
         stats: Arc<ShardStats>,
     ) -> Self {
         let now = Instant::now();
         ShardLoop {
-            socket,
-            local_addr,
+            socket: sockets.udp,
+            local_addr: sockets.local_addr,
+            tcp: sockets.tcp,
+            epoll: sockets.epoll,
+            events: vec![EpollEvent::empty(); EVENTS_PER_WAIT],
             inbox,
             core,
             sinks: HashMap::new(),
@@ -226,12 +308,22 @@ impl ShardLoop {
             let wake = if more_waiting {
                 Instant::now()
             } else {
-                deadline
+                self.tcp
+                    .next_sweep()
+                    .map_or(deadline, |at| at.min(deadline))
             };
-            if !self.wait_readable(wake) {
+            let Some(ready) = self.wait_ready(wake) else {
                 return;
+            };
+            let now = Instant::now();
+            for i in 0..ready {
+                let event = self.events[i];
+                match event.data() {
+                    UDP_TOKEN => self.read_burst(&mut buf),
+                    _ => self.tcp.on_event(&event, &self.epoll, &mut self.core, now),
+                }
             }
-            self.read_burst(&mut buf);
+            self.tcp.sweep(&self.epoll, &self.core, now);
             // Timers fire even while datagrams keep coming: a busy shard must still pace,
             // retransmit and send its RTCP.
             let now = Instant::now();
@@ -241,18 +333,19 @@ impl ShardLoop {
         }
     }
 
-    /// Sleeps until the socket is readable or `deadline`. Returns false if waiting failed.
-    fn wait_readable(&self, deadline: Instant) -> bool {
+    /// Sleeps until a socket is ready or `deadline`. Returns how many events were taken, or
+    /// `None` if waiting failed.
+    fn wait_ready(&mut self, deadline: Instant) -> Option<usize> {
         let wait = deadline.saturating_duration_since(Instant::now());
         // Round up: waking a little late is harmless, waking early spins.
         let millis = wait.as_micros().div_ceil(1000).min(u128::from(u16::MAX));
         let timeout = PollTimeout::from(millis as u16);
-        let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, timeout) {
-            Ok(_) | Err(Errno::EINTR) => true,
+        match self.epoll.wait(&mut self.events, timeout) {
+            Ok(ready) => Some(ready),
+            Err(Errno::EINTR) => Some(0),
             Err(e) => {
-                tracing::error!(error = %e, "cannot wait on the socket; shard stops");
-                false
+                tracing::error!(error = %e, "cannot wait on the sockets; shard stops");
+                None
             }
         }
     }
@@ -326,6 +419,9 @@ impl ShardLoop {
         loop {
             match self.core.poll_output() {
                 Output::Transmit(t) => {
+                    if self.tcp.queue(&t) {
+                        continue;
+                    }
                     if self.outgoing.push(t) {
                         self.send_batch();
                     }
@@ -341,6 +437,7 @@ impl ShardLoop {
                 }
                 Output::Timeout(at) => {
                     self.send_batch();
+                    self.tcp.flush(&self.epoll, Instant::now());
                     return at;
                 }
             }
@@ -380,5 +477,6 @@ impl ShardLoop {
             (self.datagrams_in, self.datagrams_out),
             &self.hold,
         );
+        self.stats.publish_tcp(&self.tcp.counters());
     }
 }

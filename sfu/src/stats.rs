@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::core::{Counters, Gauges};
 use crate::hold_time::{HoldHistogram, BUCKETS};
+use crate::tcp::{TcpCounters, TCP_COUNTER_CELLS};
 
 /// Written by the shard thread, read by anyone.
 #[derive(Debug, Default)]
@@ -21,6 +22,7 @@ pub struct ShardStats {
     never_connected: AtomicU64,
     hold_counts: [AtomicU64; BUCKETS],
     hold_sum_us: AtomicU64,
+    tcp: [AtomicU64; TCP_COUNTER_CELLS],
 }
 
 /// A copy of one shard's stats at one moment.
@@ -40,6 +42,8 @@ pub struct StatsSnapshot {
     pub never_connected: u64,
     /// How long the shard held datagrams ([`crate::hold_time`]), since it started.
     pub hold: HoldHistogram,
+    /// The ICE-TCP connections: open now, closed by reason, frames and drops.
+    pub tcp: TcpCounters,
 }
 
 impl ShardStats {
@@ -89,6 +93,12 @@ impl ShardStats {
         set(&self.hold_sum_us, hold.sum_us);
     }
 
+    pub(crate) fn publish_tcp(&self, tcp: &TcpCounters) {
+        for (cell, value) in self.tcp.iter().zip(tcp.to_cells()) {
+            cell.store(value, Ordering::Relaxed);
+        }
+    }
+
     /// Reads every value.
     pub fn snapshot(&self) -> StatsSnapshot {
         let get = |cell: &AtomicU64| cell.load(Ordering::Relaxed);
@@ -108,6 +118,7 @@ impl ShardStats {
                 counts: std::array::from_fn(|i| get(&self.hold_counts[i])),
                 sum_us: get(&self.hold_sum_us),
             },
+            tcp: TcpCounters::from_cells(std::array::from_fn(|i| get(&self.tcp[i]))),
         }
     }
 }

@@ -118,15 +118,84 @@ impl MetricsSection {
 pub struct MediaSection {
     /// Shard threads, each with a UDP socket. 0 means one per CPU core.
     pub shards: usize,
-    /// Address the media sockets bind to.
+    /// Address the media sockets (UDP and ICE-TCP) bind to.
     pub bind_ip: IpAddr,
-    /// Address given to browsers as the ICE host candidate (the server's public address).
-    pub public_ip: IpAddr,
+    /// Addresses given to browsers as ICE host candidates, one UDP and one TCP candidate each (a
+    /// single address or a list). Empty (the default): every address of the machine's interfaces,
+    /// then loopback, so a browser on the same machine or the LAN connects (Firefox gathers no
+    /// loopback candidate, so 127.0.0.1 alone fails there).
+    #[serde(deserialize_with = "one_or_many")]
+    pub public_ip: Vec<IpAddr>,
     /// UDP port of shard 0; shard i listens on `udp_port_base + i`. 0 lets the OS pick.
     pub udp_port_base: u16,
+    /// ICE-TCP port of shard 0; shard i listens on `tcp_port_base + i`. Unset: the same numbers
+    /// as UDP (TCP and UDP ports are separate spaces), so one range is opened for both.
+    pub tcp_port_base: Option<u16>,
+    /// The bounds of each shard's ICE-TCP connections.
+    pub tcp: TcpSection,
     /// Seconds a media session may take to connect (ICE, then DTLS) after its first offer
     /// before it is freed and its client told `bye` (`media_failed`).
     pub connect_timeout_secs: u64,
+}
+
+/// The bounds of each shard's ICE-TCP connections (`[media.tcp]`); see `docs/SECURITY.md`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TcpSection {
+    /// Most ICE-TCP connections open on one shard.
+    pub max_connections: usize,
+    /// Most ICE-TCP connections from one IP address on one shard (a school's NAT is one address).
+    pub max_per_address: usize,
+    /// Seconds a new connection may take to send a valid STUN request for a session.
+    pub first_stun_secs: u64,
+    /// Seconds a connection may stay silent (half-open) before it is closed.
+    pub idle_secs: u64,
+    /// KiB queued for one connection beyond the kernel's buffer; frames past it are dropped.
+    pub outbound_kib: usize,
+    /// Seconds a connection with queued bytes may take none before it is closed.
+    pub write_stall_secs: u64,
+}
+
+impl Default for TcpSection {
+    fn default() -> Self {
+        let limits = sfu::TcpLimits::default();
+        TcpSection {
+            max_connections: limits.max_connections,
+            max_per_address: limits.max_per_address,
+            first_stun_secs: limits.first_stun_within.as_secs(),
+            idle_secs: limits.idle_timeout.as_secs(),
+            outbound_kib: limits.outbound_buffer / 1024,
+            write_stall_secs: limits.write_stall.as_secs(),
+        }
+    }
+}
+
+impl TcpSection {
+    /// The media plane's limits.
+    pub fn limits(&self) -> sfu::TcpLimits {
+        sfu::TcpLimits {
+            max_connections: self.max_connections,
+            max_per_address: self.max_per_address,
+            first_stun_within: std::time::Duration::from_secs(self.first_stun_secs),
+            idle_timeout: std::time::Duration::from_secs(self.idle_secs),
+            outbound_buffer: self.outbound_kib * 1024,
+            write_stall: std::time::Duration::from_secs(self.write_stall_secs),
+        }
+    }
+}
+
+/// `public_ip = "203.0.113.10"` (as before lists were allowed) or `public_ip = ["…", "…"]`.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpAddr>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(IpAddr),
+        Many(Vec<IpAddr>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(ip) => vec![ip],
+        OneOrMany::Many(ips) => ips,
+    })
 }
 
 impl Default for Config {
@@ -156,9 +225,11 @@ impl Default for MediaSection {
     fn default() -> Self {
         MediaSection {
             shards: 0,
-            bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
-            public_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            bind_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            public_ip: Vec::new(),
             udp_port_base: 40000,
+            tcp_port_base: None,
+            tcp: TcpSection::default(),
             connect_timeout_secs: DEFAULT_CONNECT_TIMEOUT_SECS,
         }
     }
@@ -208,12 +279,15 @@ pub struct Flags {
     /// Address the media sockets bind to.
     #[arg(long, env = "CLASSROOM_MEDIA_BIND_IP")]
     pub media_bind_ip: Option<IpAddr>,
-    /// Address announced to browsers for media.
-    #[arg(long, env = "CLASSROOM_PUBLIC_IP")]
-    pub public_ip: Option<IpAddr>,
+    /// Addresses announced to browsers for media (comma-separated; default: the machine's).
+    #[arg(long, env = "CLASSROOM_PUBLIC_IP", value_delimiter = ',')]
+    pub public_ip: Option<Vec<IpAddr>>,
     /// UDP port of the first shard (0: let the OS pick).
     #[arg(long, env = "CLASSROOM_UDP_PORT_BASE")]
     pub udp_port_base: Option<u16>,
+    /// ICE-TCP port of the first shard (default: the UDP port base; 0: let the OS pick).
+    #[arg(long, env = "CLASSROOM_TCP_PORT_BASE")]
+    pub tcp_port_base: Option<u16>,
     /// Other web origins allowed to open the WebSocket (comma-separated).
     #[arg(long, env = "CLASSROOM_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Option<Vec<String>>,
@@ -334,6 +408,9 @@ impl Config {
         set(&mut self.media.bind_ip, &flags.media_bind_ip);
         set(&mut self.media.public_ip, &flags.public_ip);
         set(&mut self.media.udp_port_base, &flags.udp_port_base);
+        if flags.tcp_port_base.is_some() {
+            self.media.tcp_port_base = flags.tcp_port_base;
+        }
         set(&mut self.allowed_origins, &flags.allowed_origins);
         if let Some(secret) = &flags.jwt_hs256_secret {
             self.auth.jwt_hs256_secret = Some(Secret(secret.clone()));
@@ -387,9 +464,22 @@ impl Config {
                 "admin_key must be at least 16 characters".into(),
             ));
         }
-        if self.media.public_ip.is_unspecified() {
+        if self.media.public_ip.iter().any(IpAddr::is_unspecified) {
             return Err(ConfigError::Invalid(
-                "media.public_ip must be an address browsers can reach, not 0.0.0.0 or ::".into(),
+                "media.public_ip must be addresses browsers can reach, not 0.0.0.0 or ::".into(),
+            ));
+        }
+        let tcp = &self.media.tcp;
+        if tcp.max_connections == 0 || tcp.max_per_address == 0 || tcp.outbound_kib == 0 {
+            return Err(ConfigError::Invalid(
+                "media.tcp: max_connections, max_per_address and outbound_kib must be at least 1"
+                    .into(),
+            ));
+        }
+        if tcp.first_stun_secs == 0 || tcp.idle_secs == 0 || tcp.write_stall_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "media.tcp: first_stun_secs, idle_secs and write_stall_secs must be at least 1"
+                    .into(),
             ));
         }
         if self.media.connect_timeout_secs == 0 {
@@ -436,6 +526,11 @@ impl Config {
     }
 
     /// Shard count with 0 resolved to the number of cores.
+    /// ICE-TCP port of shard 0: `tcp_port_base`, or the UDP numbers when it is unset.
+    pub fn tcp_port_base(&self) -> u16 {
+        self.media.tcp_port_base.unwrap_or(self.media.udp_port_base)
+    }
+
     pub fn shard_count(&self) -> usize {
         match self.media.shards {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -452,7 +547,11 @@ mod tests {
     fn defaults_are_the_embedded_laptop_setup() {
         let config = Config::load(&Flags::default()).expect("defaults are valid");
         assert_eq!(config.http.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.media.public_ip.to_string(), "127.0.0.1");
+        assert!(
+            config.media.public_ip.is_empty(),
+            "media on the machine's addresses"
+        );
+        assert_eq!(config.tcp_port_base(), config.media.udp_port_base);
         assert!(config.admin_key.is_none());
     }
 
@@ -463,7 +562,7 @@ mod tests {
         let path = dir.join("c.toml");
         std::fs::write(
             &path,
-            "http = \"127.0.0.1:9000\"\ntoken_ttl_secs = 60\n[media]\nudp_port_base = 5000\n",
+            "http = \"127.0.0.1:9000\"\ntoken_ttl_secs = 60\n[media]\nudp_port_base = 5000\npublic_ip = \"192.0.2.1\"\n[media.tcp]\nmax_per_address = 7\n",
         )
         .expect("write");
         let flags = Flags {
@@ -474,6 +573,12 @@ mod tests {
         let config = Config::load(&flags).expect("valid");
         assert_eq!(config.http.port(), 9000);
         assert_eq!(config.media.udp_port_base, 5000);
+        assert_eq!(config.tcp_port_base(), 5000);
+        assert_eq!(
+            config.media.public_ip,
+            ["192.0.2.1".parse::<IpAddr>().expect("ip")]
+        );
+        assert_eq!(config.media.tcp.limits().max_per_address, 7);
         assert_eq!(config.token_ttl_secs, 5);
     }
 

@@ -62,7 +62,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
         .media
         .shards()
         .iter()
-        .map(|s| s.public_addr().to_string())
+        .map(|s| format!("udp {} tcp {}", s.local_addr(), s.tcp_addr()))
         .collect();
     let scheme = if server.tls.is_some() {
         "https"

@@ -564,8 +564,10 @@ mod tests {
         MediaPlane::start(&sfu::MediaConfig {
             shards: 1,
             bind_ip: std::net::Ipv4Addr::LOCALHOST.into(),
-            public_ip: std::net::Ipv4Addr::LOCALHOST.into(),
+            public_ips: vec![std::net::Ipv4Addr::LOCALHOST.into()],
             port_base: 0,
+            tcp_port_base: 0,
+            tcp_limits: sfu::TcpLimits::default(),
             connect_timeout: Duration::from_secs(20),
         })
         .expect("media plane on loopback")

@@ -93,8 +93,10 @@ impl Server {
         let media = MediaPlane::start(&MediaConfig {
             shards: config.shard_count(),
             bind_ip: config.media.bind_ip,
-            public_ip: config.media.public_ip,
+            public_ips: config.media.public_ip.clone(),
             port_base: config.media.udp_port_base,
+            tcp_port_base: config.tcp_port_base(),
+            tcp_limits: config.media.tcp.limits(),
             connect_timeout: Duration::from_secs(config.media.connect_timeout_secs),
         })
         .map_err(|e| anyhow::anyhow!("cannot bind the media ports: {e}"))?;
@@ -155,6 +157,16 @@ impl Server {
             task,
             side_tasks,
         })
+    }
+
+    /// ICE-TCP address of each shard's listener.
+    pub fn media_tcp_addrs(&self) -> Vec<SocketAddr> {
+        self.state
+            .media
+            .shards()
+            .iter()
+            .map(|s| s.tcp_addr())
+            .collect()
     }
 
     /// UDP address of each shard's socket.
@@ -633,6 +645,7 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
         }
     }
     write_hold_histograms(&mut text, &stats);
+    write_tcp_metrics(&mut text, &stats);
     state.limit_counters.write_prometheus(&mut text);
     state.probes.write_prometheus(&mut text);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
@@ -662,6 +675,51 @@ fn write_hold_histograms(text: &mut String, stats: &[sfu::StatsSnapshot]) {
         let sum = hold.sum_us as f64 / 1e6;
         let _ = writeln!(text, "{name}_sum{{shard=\"{shard}\"}} {sum}");
         let _ = writeln!(text, "{name}_count{{shard=\"{shard}\"}} {total}");
+    }
+}
+
+/// The ICE-TCP connections of each shard: open now, closed by reason, frames and drops.
+fn write_tcp_metrics(text: &mut String, stats: &[sfu::StatsSnapshot]) {
+    let series: [MetricSeries; 7] = [
+        ("classroom_shard_tcp_connections", "gauge", |s| s.tcp.open),
+        (
+            "classroom_shard_tcp_unauthenticated_connections",
+            "gauge",
+            |s| s.tcp.unauthenticated,
+        ),
+        ("classroom_shard_tcp_queued_bytes", "gauge", |s| {
+            s.tcp.queued_bytes
+        }),
+        ("classroom_shard_tcp_accepted_total", "counter", |s| {
+            s.tcp.accepted
+        }),
+        ("classroom_shard_tcp_frames_in_total", "counter", |s| {
+            s.tcp.frames_in
+        }),
+        ("classroom_shard_tcp_frames_out_total", "counter", |s| {
+            s.tcp.frames_out
+        }),
+        ("classroom_shard_tcp_frames_dropped_total", "counter", |s| {
+            s.tcp.dropped_buffer_full + s.tcp.dropped_no_connection
+        }),
+    ];
+    for (name, kind, read) in series {
+        let _ = writeln!(text, "# TYPE {name} {kind}");
+        for (shard, snapshot) in stats.iter().enumerate() {
+            let _ = writeln!(text, "{name}{{shard=\"{shard}\"}} {}", read(snapshot));
+        }
+    }
+    let name = "classroom_shard_tcp_closed_total";
+    let _ = writeln!(text, "# TYPE {name} counter");
+    for (shard, snapshot) in stats.iter().enumerate() {
+        for reason in sfu::CloseReason::ALL {
+            let _ = writeln!(
+                text,
+                "{name}{{shard=\"{shard}\",reason=\"{}\"}} {}",
+                reason.label(),
+                snapshot.tcp.closed_for(reason)
+            );
+        }
     }
 }
 

@@ -3,11 +3,12 @@
 
 use rand::distr::{Alphanumeric, SampleString};
 use str0m::media::{MediaKind, Mid};
+use str0m::net::TcpType;
 use str0m::{Candidate, IceCreds};
 
 use super::layers::{AtMostPreferred, LayerPolicy};
 use super::participant::Participant;
-use super::{codecs, Output, ShardCore};
+use super::{codecs, HostCandidates, Output, ShardCore};
 use crate::command::{
     ClientAnswer, ClientOffer, Command, Layer, MediaEvent, PublishRights, Rejection, SdpProblem,
     TrackSource,
@@ -76,13 +77,16 @@ impl ShardCore {
             config = config.set_dtls_cert(cert.clone());
         }
         let mut rtc = config.build(self.now);
-        match Candidate::host(self.public_addr, "udp") {
-            Ok(candidate) => {
-                rtc.add_local_candidate(candidate);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "the configured public address is not a usable ICE candidate");
-                return self.reject(id, Rejection::NoServerAddress);
+        let candidates: Vec<_> = host_candidates(&self.candidates).collect();
+        for candidate in candidates {
+            match candidate {
+                Ok(candidate) => {
+                    rtc.add_local_candidate(candidate);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "the configured public address is not a usable ICE candidate");
+                    return self.reject(id, Rejection::NoServerAddress);
+                }
             }
         }
         let answer = match rtc.sdp_api().accept_offer(offer.into_inner()) {
@@ -304,6 +308,23 @@ impl ShardCore {
             }
         }
     }
+}
+
+/// A UDP host candidate for each UDP address, then a passive TCP one for each TCP address.
+/// str0m ranks a TCP host candidate below a UDP one (type preference 90 against 126, as libwebrtc
+/// does), so a browser that can use UDP does.
+fn host_candidates(
+    addrs: &HostCandidates,
+) -> impl Iterator<Item = Result<Candidate, str0m::error::IceError>> + '_ {
+    let udp = addrs.udp.iter().map(|a| Candidate::host(*a, "udp"));
+    let tcp = addrs.tcp.iter().map(|a| {
+        Candidate::builder()
+            .tcp()
+            .host(*a)
+            .tcptype(TcpType::Passive)
+            .build()
+    });
+    udp.chain(tcp)
 }
 
 /// The client's declaration as (mid, source) pairs, bounded.

@@ -52,6 +52,13 @@ pub enum Input<'a> {
         destination: SocketAddr,
         contents: &'a [u8],
     },
+    /// A frame arrived on one of the shard's ICE-TCP connections (RFC 4571 framing removed):
+    /// routed and handled as a datagram is.
+    TcpFrame {
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &'a [u8],
+    },
     /// Time passed (the timeout given by the last [`Output::Timeout`] was reached, or later).
     Timeout,
     /// The control plane asks something.
@@ -69,11 +76,21 @@ pub enum Output {
     Timeout(Instant),
 }
 
+/// Where peers reach a shard: the ICE host candidates it gives every session.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostCandidates {
+    /// One UDP host candidate each.
+    pub udp: Vec<SocketAddr>,
+    /// One passive ICE-TCP host candidate each (str0m gives them a lower priority than UDP, so
+    /// a browser uses them only when UDP fails).
+    pub tcp: Vec<SocketAddr>,
+}
+
 /// The rooms and participants of one shard.
 #[derive(Debug)]
 pub struct ShardCore {
-    /// Where peers reach the shard's socket: our one ICE host candidate.
-    public_addr: SocketAddr,
+    /// Where peers reach the shard's sockets: our ICE host candidates.
+    candidates: HostCandidates,
     now: Instant,
     rooms: HashMap<RoomId, Vec<ParticipantId>>,
     /// Who speaks in each room (rooms where someone published audio with levels).
@@ -97,10 +114,13 @@ pub struct ShardCore {
 }
 
 impl ShardCore {
-    /// A core whose peers reach it at `public_addr` (the host candidate it advertises).
+    /// A core whose peers reach it at `public_addr` over UDP (the host candidate it advertises).
     pub fn new(public_addr: SocketAddr, now: Instant) -> Self {
         ShardCore {
-            public_addr,
+            candidates: HostCandidates {
+                udp: vec![public_addr],
+                tcp: Vec::new(),
+            },
             now,
             rooms: HashMap::new(),
             speakers: HashMap::new(),
@@ -119,6 +139,13 @@ impl ShardCore {
         }
     }
 
+    /// Advertises `candidates` to every session that joins from now on, instead of the one UDP
+    /// address given to [`ShardCore::new`].
+    pub fn with_candidates(mut self, candidates: HostCandidates) -> Self {
+        self.candidates = candidates;
+        self
+    }
+
     /// Frees a media session that has not connected `timeout` after its first offer (its client
     /// is told [`MediaEvent::Gone`]).
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
@@ -134,7 +161,12 @@ impl ShardCore {
                 source,
                 destination,
                 contents,
-            } => self.on_datagram(source, destination, contents),
+            } => self.on_datagram(Protocol::Udp, source, destination, contents),
+            Input::TcpFrame {
+                source,
+                destination,
+                contents,
+            } => self.on_datagram(Protocol::Tcp, source, destination, contents),
             Input::Timeout => self.on_timeout(),
             Input::Command(command) => self.on_command(command),
         }
@@ -176,8 +208,20 @@ impl ShardCore {
         &self.counters
     }
 
-    fn on_datagram(&mut self, source: SocketAddr, destination: SocketAddr, contents: &[u8]) {
-        let id = match self.demux.route(source, contents) {
+    /// Whether packets from `source` over `proto` reach a session: its STUN was signed for one,
+    /// and that session still holds the address.
+    pub fn routes(&self, proto: Protocol, source: SocketAddr) -> bool {
+        self.demux.knows(proto, source)
+    }
+
+    fn on_datagram(
+        &mut self,
+        proto: Protocol,
+        source: SocketAddr,
+        destination: SocketAddr,
+        contents: &[u8],
+    ) {
+        let id = match self.demux.route_via(proto, source, contents) {
             Ok(id) => id,
             Err(miss) => {
                 match miss {
@@ -188,11 +232,12 @@ impl ShardCore {
                 return;
             }
         };
+        let destination = self.candidate_for(proto, destination);
         let Some(participant) = self.participants.get_mut(&id) else {
             self.counters.dropped_unknown_source += 1;
             return;
         };
-        let Ok(receive) = Receive::new(Protocol::Udp, source, destination, contents) else {
+        let Ok(receive) = Receive::new(proto, source, destination, contents) else {
             self.counters.dropped_malformed += 1;
             return;
         };
@@ -206,6 +251,24 @@ impl ShardCore {
         // In RTP mode str0m holds one received packet until it is polled: poll now, before the
         // next datagram of this peer would take its place.
         self.drive(id);
+    }
+
+    /// The host candidate a packet that reached `local` was sent to. str0m answers STUN only on
+    /// a local candidate's address; a socket bound to a wildcard or to a private address behind
+    /// a NAT (the candidate names the public one) sees another address, of the same port.
+    fn candidate_for(&self, proto: Protocol, local: SocketAddr) -> SocketAddr {
+        let list = match proto {
+            Protocol::Tcp => &self.candidates.tcp,
+            _ => &self.candidates.udp,
+        };
+        if list.contains(&local) {
+            return local;
+        }
+        list.iter()
+            .find(|c| c.port() == local.port() && c.is_ipv4() == local.is_ipv4())
+            .or_else(|| list.iter().find(|c| c.port() == local.port()))
+            .copied()
+            .unwrap_or(local)
     }
 
     fn on_timeout(&mut self) {

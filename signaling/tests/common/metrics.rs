@@ -23,7 +23,7 @@ pub async fn totals(server: &Server) -> BTreeMap<String, f64> {
 
 /// What a node holds for classes and participants: the gauges that must come back to their
 /// resting value once everyone is gone.
-pub const HELD: [&str; 8] = [
+pub const HELD: [&str; 11] = [
     "classroom_check_probes",
     "classroom_classes",
     "classroom_participants",
@@ -32,6 +32,9 @@ pub const HELD: [&str; 8] = [
     "classroom_shard_published_tracks",
     "classroom_shard_subscriptions",
     "classroom_shard_demux_entries",
+    "classroom_shard_tcp_connections",
+    "classroom_shard_tcp_unauthenticated_connections",
+    "classroom_shard_tcp_queued_bytes",
 ];
 
 /// The [`HELD`] gauges now.

@@ -30,6 +30,9 @@ pub fn test_config() -> Config {
         ..Config::default()
     };
     config.media.udp_port_base = 0;
+    // Media on loopback only: tests keep off the machine's network.
+    config.media.bind_ip = std::net::Ipv4Addr::LOCALHOST.into();
+    config.media.public_ip = vec![std::net::Ipv4Addr::LOCALHOST.into()];
     config.media.shards = 2;
     config
 }

@@ -1,5 +1,6 @@
 //! A participant made of a str0m `Rtc`: real signalling over the WebSocket, real ICE, DTLS and
-//! SRTP over UDP loopback. It publishes a mic (Opus-sized frames every 20 ms) and a camera
+//! SRTP over UDP loopback, or over ICE-TCP (RFC 4571 framing) to the server's passive TCP
+//! candidate. It publishes a mic (Opus-sized frames every 20 ms) and a camera
 //! (VP8-shaped frames at 30 fps with a keyframe every second) and counts what it receives.
 
 use std::collections::HashMap;
@@ -13,9 +14,10 @@ use signaling::Server;
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
-use str0m::net::{Protocol, Receive};
+use str0m::net::{Protocol, Receive, TcpType};
 use str0m::{Candidate, Event, Input, Output, Rtc};
-use tokio::net::UdpSocket;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{Class, Client};
@@ -31,13 +33,36 @@ pub struct Received {
     pub video_keyframes: u64,
 }
 
+/// How a peer's media travels.
+enum Link {
+    Udp(UdpSocket),
+    /// ICE-TCP: connected once the server's answer names its passive TCP candidate.
+    Tcp {
+        ip: IpAddr,
+        stream: Option<TcpStream>,
+        /// Bytes read and not yet cut into frames.
+        inbound: Vec<u8>,
+        /// Asks the kernel for a tiny receive buffer (a reader that falls behind shows at once).
+        small_receive_buffer: bool,
+    },
+}
+
+/// Which transport a peer's media uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Udp,
+    Tcp,
+}
+
 pub struct Peer {
     pub id: String,
     pub resume_token: String,
     client: Client,
     rtc: Rtc,
-    socket: UdpSocket,
+    link: Link,
     local: SocketAddr,
+    /// Set on a TCP peer that stops reading its connection (a slow reader).
+    pub stop_reading: bool,
     pending: Option<SdpPendingOffer>,
     /// A host candidate to add once the pending offer (an ICE restart) is answered: accepting
     /// the answer applies the restart, which clears the local candidates.
@@ -81,6 +106,14 @@ impl Peer {
         Self::join_from(server, class, token, name, video_source, loopback).await
     }
 
+    /// Joins like [`Peer::join`], its media over ICE-TCP only: its offer has no candidate, and
+    /// once the answer arrives it connects to the server's TCP candidate (as a browser whose UDP
+    /// is blocked does).
+    pub async fn join_over_tcp(server: &Server, class: &Class, token: &str, name: &str) -> Peer {
+        let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        Self::join_with(server, class, token, name, None, loopback, Transport::Tcp).await
+    }
+
     /// Joins like [`Peer::join_declaring`], with its signalling and media from address `ip` (any
     /// loopback address, e.g. 127.0.0.77: a test can then tell this peer's address apart).
     pub async fn join_from(
@@ -91,6 +124,18 @@ impl Peer {
         video_source: Option<&str>,
         ip: IpAddr,
     ) -> Peer {
+        Self::join_with(server, class, token, name, video_source, ip, Transport::Udp).await
+    }
+
+    async fn join_with(
+        server: &Server,
+        class: &Class,
+        token: &str,
+        name: &str,
+        video_source: Option<&str>,
+        ip: IpAddr,
+        transport: Transport,
+    ) -> Peer {
         let mut client = Client::connect_bound(server, ip).await;
         let welcome = client.join(class, token, name).await;
         let id = welcome["you"]["id"].as_str().expect("id").to_owned();
@@ -98,11 +143,25 @@ impl Peer {
             .as_str()
             .unwrap_or_default()
             .to_owned();
-        let socket = UdpSocket::bind((ip, 0)).await.expect("udp bind");
-        let local = socket.local_addr().expect("local addr");
         let now = Instant::now();
         let mut rtc = Rtc::builder().build(now);
-        rtc.add_local_candidate(Candidate::host(local, "udp").expect("candidate"));
+        let (link, local) = match transport {
+            Transport::Udp => {
+                let socket = UdpSocket::bind((ip, 0)).await.expect("udp bind");
+                let local = socket.local_addr().expect("local addr");
+                rtc.add_local_candidate(Candidate::host(local, "udp").expect("candidate"));
+                (Link::Udp(socket), local)
+            }
+            Transport::Tcp => {
+                let link = Link::Tcp {
+                    ip,
+                    stream: None,
+                    inbound: Vec::new(),
+                    small_receive_buffer: false,
+                };
+                (link, SocketAddr::new(ip, 9))
+            }
+        };
         let mut change = rtc.sdp_api();
         let audio_mid = change.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
         let video_mid = change.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
@@ -119,8 +178,9 @@ impl Peer {
             resume_token,
             client,
             rtc,
-            socket,
+            link,
             local,
+            stop_reading: false,
             pending: Some(pending),
             candidate_after_answer: None,
             audio_mid,
@@ -176,9 +236,11 @@ impl Peer {
                     Some(Ok(_)) => {}
                     _ => panic!("{}: signalling closed", self.id),
                 },
-                received = self.socket.recv_from(&mut buf) => {
-                    let (n, source) = received.expect("udp recv");
-                    let receive = Receive::new(Protocol::Udp, source, self.local, &buf[..n])
+                received = receive(&mut self.link, &mut buf, self.stop_reading) => {
+                    let Some((proto, source, n)) = received else {
+                        continue;
+                    };
+                    let receive = Receive::new(proto, source, self.local, &buf[..n])
                         .expect("server sends valid datagrams");
                     self.rtc
                         .handle_input(Input::Receive(Instant::now(), receive))
@@ -203,7 +265,7 @@ impl Peer {
     /// signalling socket, and waits for the server's `bye`. Returns how long it took.
     pub async fn vanish_and_wait_for_bye(mut self, limit: Duration) -> Option<(Duration, Value)> {
         let started = Instant::now();
-        drop(self.socket);
+        drop(self.link);
         loop {
             let left = limit.checked_sub(started.elapsed())?;
             let frame = tokio::time::timeout(left, self.client.ws.next())
@@ -234,7 +296,7 @@ impl Peer {
     pub async fn move_and_restart_ice(&mut self) {
         let socket = UdpSocket::bind("127.0.0.1:0").await.expect("udp bind");
         let local = socket.local_addr().expect("local addr");
-        self.socket = socket;
+        self.link = Link::Udp(socket);
         self.local = local;
         let mut change = self.rtc.sdp_api();
         change.ice_restart(false);
@@ -244,6 +306,18 @@ impl Peer {
         self.client
             .send(json!({"type": "offer", "sdp": offer.to_sdp_string()}))
             .await;
+    }
+
+    /// For a TCP peer not yet connected: its connection gets a tiny kernel receive buffer, so
+    /// once it sets `stop_reading` the server's queue for it fills in seconds, not minutes.
+    pub fn read_slowly(&mut self) {
+        if let Link::Tcp {
+            small_receive_buffer,
+            ..
+        } = &mut self.link
+        {
+            *small_receive_buffer = true;
+        }
     }
 
     /// Sends a signalling message.
@@ -260,9 +334,7 @@ impl Peer {
         loop {
             match self.rtc.poll_output().expect("rtc output") {
                 Output::Timeout(t) => return t,
-                Output::Transmit(t) => {
-                    let _ = self.socket.send_to(&t.contents, t.destination).await;
-                }
+                Output::Transmit(t) => send(&mut self.link, &t.contents, t.destination).await,
                 Output::Event(event) => self.on_event(event),
             }
         }
@@ -307,6 +379,17 @@ impl Peer {
                     .accept_answer(pending, answer)
                     .expect("answer accepted");
                 if let Some(candidate) = self.candidate_after_answer.take() {
+                    self.rtc.add_local_candidate(candidate);
+                }
+                let sdp = message["sdp"].as_str().unwrap_or_default();
+                if let Some(local) = connect_tcp(&mut self.link, sdp).await {
+                    self.local = local;
+                    let candidate = Candidate::builder()
+                        .tcp()
+                        .host(local)
+                        .tcptype(TcpType::Active)
+                        .build()
+                        .expect("tcp candidate");
                     self.rtc.add_local_candidate(candidate);
                 }
             }
@@ -381,6 +464,98 @@ impl Peer {
         };
         let _ = writer.write(pt, Instant::now(), time, data);
     }
+}
+
+/// The next packet from the network: a datagram, or a whole RFC 4571 frame. `None` when the
+/// bytes read did not complete one.
+async fn receive(
+    link: &mut Link,
+    buf: &mut [u8],
+    stop_reading: bool,
+) -> Option<(Protocol, SocketAddr, usize)> {
+    match link {
+        Link::Udp(socket) => {
+            let (n, source) = socket.recv_from(buf).await.expect("udp recv");
+            Some((Protocol::Udp, source, n))
+        }
+        Link::Tcp {
+            stream: Some(stream),
+            inbound,
+            ..
+        } if !stop_reading => {
+            if let Some(n) = take_frame(inbound, buf) {
+                return Some((Protocol::Tcp, stream.peer_addr().ok()?, n));
+            }
+            let mut chunk = [0u8; 4096];
+            let n = stream.read(&mut chunk).await.expect("tcp read");
+            assert!(n > 0, "the server closed the ICE-TCP connection");
+            inbound.extend_from_slice(&chunk[..n]);
+            let n = take_frame(inbound, buf)?;
+            Some((Protocol::Tcp, stream.peer_addr().ok()?, n))
+        }
+        Link::Tcp { .. } => std::future::pending().await,
+    }
+}
+
+/// Cuts one RFC 4571 frame (a two-byte length, then the packet) off `inbound` into `buf`.
+fn take_frame(inbound: &mut Vec<u8>, buf: &mut [u8]) -> Option<usize> {
+    let len = usize::from(u16::from_be_bytes([*inbound.first()?, *inbound.get(1)?]));
+    if inbound.len() < 2 + len {
+        return None;
+    }
+    buf[..len].copy_from_slice(&inbound[2..2 + len]);
+    inbound.drain(..2 + len);
+    Some(len)
+}
+
+async fn send(link: &mut Link, packet: &[u8], destination: SocketAddr) {
+    match link {
+        Link::Udp(socket) => {
+            let _ = socket.send_to(packet, destination).await;
+        }
+        Link::Tcp {
+            stream: Some(stream),
+            ..
+        } => {
+            let mut frame = (packet.len() as u16).to_be_bytes().to_vec();
+            frame.extend_from_slice(packet);
+            let _ = stream.write_all(&frame).await;
+        }
+        Link::Tcp { .. } => {}
+    }
+}
+
+/// For a TCP link not yet connected: connects to the passive TCP candidate in the server's
+/// `sdp` and returns the connection's local address.
+async fn connect_tcp(link: &mut Link, sdp: &str) -> Option<SocketAddr> {
+    let Link::Tcp {
+        ip,
+        stream,
+        small_receive_buffer,
+        ..
+    } = link
+    else {
+        return None;
+    };
+    if stream.is_some() {
+        return None;
+    }
+    let server = sdp.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let passive = fields.get(2) == Some(&"tcp") && line.contains("tcptype passive");
+        let addr = format!("{}:{}", fields.get(4)?, fields.get(5)?);
+        let addr: SocketAddr = addr.parse().ok()?;
+        (passive && addr.ip() == *ip).then_some(addr)
+    })?;
+    let socket = tokio::net::TcpSocket::new_v4().expect("tcp socket");
+    socket.bind(SocketAddr::new(*ip, 0)).expect("tcp bind");
+    if *small_receive_buffer {
+        socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    }
+    let connected = socket.connect(server).await.expect("tcp connect");
+    let local = connected.local_addr().expect("local addr");
+    *stream = Some(connected);
+    Some(local)
 }
 
 /// A server with one shard and a class where a teacher and a pupil peer have joined and exchanged
