@@ -1,6 +1,7 @@
 // The network check page (/check) against the real server: from this machine the WebSocket and media
-// over UDP reach the server, so the page must say both work — which it can only say after a real
-// ICE/DTLS connection over the server's UDP candidate alone (the server reports `connected`). This
+// over UDP and over TCP (ICE-TCP) reach the server, so the page must say they work — which it can only
+// say after a real ICE/DTLS connection over the server's UDP candidate alone, then its TCP one alone
+// (the server reports `connected`). This
 // server has no TURN relay configured, and the page says so; in French too. The start page links
 // to the check.
 
@@ -33,7 +34,7 @@ async function verdicts(page) {
   });
 }
 
-test('the check page says signalling and UDP work, and that this server has no relay', { timeout: 90_000 }, async () => {
+test('the check page says signalling, UDP and TCP work, and that this server has no relay', { timeout: 90_000 }, async () => {
   await withDiagnostics('network-check', async () => {
     const start = await openPage('start', `${harness.baseUrl}/?lang=en`);
     const href = await start.page.getAttribute('#check-network', 'href');
@@ -44,7 +45,8 @@ test('the check page says signalling and UDP work, and that this server has no r
     assert.equal(lines.signalling.verdict, 'works', JSON.stringify(lines.signalling));
     assert.equal(lines.udp.verdict, 'works', JSON.stringify(lines.udp));
     assert.match(lines.udp.detail, /127\.0\.0\.1:\d+/, 'the UDP line names the address and port it reached');
-    assert.equal(lines.tcp.verdict, 'not_offered', `this server takes no media over TCP: ${JSON.stringify(lines.tcp)}`);
+    assert.equal(lines.tcp.verdict, 'works', JSON.stringify(lines.tcp));
+    assert.match(lines.tcp.detail, /127\.0\.0\.1:\d+/, 'the TCP line names the address and port it reached');
     assert.equal(lines.relay.verdict, 'not_offered', `no [turn] configured: ${JSON.stringify(lines.relay)}`);
     assert.equal(summary, 'Classes work well from here.');
     assert.match(report, /UDP \(best\): Works/, 'the report for IT staff lists each line');
