@@ -173,11 +173,14 @@ mod tests {
         let a_too_b: IpAddr = "2001:db8::2".parse().expect("ip");
         let one = budget.take(a).expect("first");
         let _two = budget.take(a).expect("second");
-        assert_eq!(budget.take(a).unwrap_err(), ProbeRefusal::PerAddress);
+        assert_eq!(
+            budget.take(a).expect_err("over the share"),
+            ProbeRefusal::PerAddress
+        );
         let _v6 = budget.take(a_too).expect("another network");
         let _v6b = budget.take(a_too_b).expect("same /64, second");
         assert_eq!(
-            budget.take(a_too_b).unwrap_err(),
+            budget.take(a_too_b).expect_err("over the share"),
             ProbeRefusal::PerAddress,
             "an IPv6 /64 counts as one network"
         );
@@ -191,7 +194,10 @@ mod tests {
         let budget = budget(5, 3);
         let ip = |n: u8| IpAddr::from([192, 0, 2, n]);
         let slots: Vec<_> = (1..=3).map(|n| budget.take(ip(n)).expect("room")).collect();
-        assert_eq!(budget.take(ip(9)).unwrap_err(), ProbeRefusal::NodeFull);
+        assert_eq!(
+            budget.take(ip(9)).expect_err("over the total"),
+            ProbeRefusal::NodeFull
+        );
         assert_eq!(budget.live.get(), 3);
         drop(slots);
         assert_eq!(budget.live.get(), 0);
