@@ -8,6 +8,7 @@ use clap::Parser;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{AuthSection, Secret};
+use crate::check::CheckSection;
 use crate::limits::origin::validate_allowed_origin;
 use crate::limits::LimitsSection;
 use crate::tls::TlsSection;
@@ -62,6 +63,8 @@ pub struct Config {
     pub metrics: MetricsSection,
     /// TURN relays for networks that block UDP (`None`: no relay, browsers connect directly).
     pub turn: Option<TurnSection>,
+    /// The network self-test's probes (`/check`).
+    pub check: CheckSection,
 }
 
 /// The `[metrics]` section. `/metrics` tells how many classes and people a node holds: harmless
@@ -217,6 +220,7 @@ impl Default for Config {
             tls: TlsSection::default(),
             metrics: MetricsSection::default(),
             turn: None,
+            check: CheckSection::default(),
         }
     }
 }
@@ -550,6 +554,7 @@ impl Config {
         if let Some(turn) = &self.turn {
             turn.validate().map_err(ConfigError::Invalid)?;
         }
+        self.check.validate().map_err(ConfigError::Invalid)?;
         for origin in &self.allowed_origins {
             validate_allowed_origin(origin).map_err(ConfigError::Invalid)?;
         }

@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod auth;
+pub mod check;
 pub mod class;
 pub mod config;
 pub mod limits;

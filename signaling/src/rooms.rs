@@ -17,7 +17,7 @@ use crate::auth::{Auth, CapabilityLinks};
 use crate::class::{Action, Class, ClassConfig, Entry, Grant, Outcome};
 use crate::media_link::{Media, MediaLink};
 use crate::protocol::{
-    ByeReason, ErrorCode, IceServers, MediaResume, ProtocolError, Role, ServerMessage,
+    ByeReason, ErrorCode, IceServer, IceServers, MediaResume, ProtocolError, Role, ServerMessage,
 };
 use crate::tokens::random_token;
 use crate::turn::TurnCredentials;
@@ -170,6 +170,13 @@ impl Rooms {
         self
     }
 
+    /// Relay credentials for a network self-test probe, valid for `lifetime` only; `None`
+    /// without `[turn]`.
+    pub fn check_ice_servers(&self, now: SystemTime, lifetime: Duration) -> Option<Vec<IceServer>> {
+        let turn = self.turn.as_deref()?;
+        Some(turn.mint_as("check", now, lifetime).ice_servers)
+    }
+
     /// Fresh relay credentials for participant `id` (empty without `[turn]`).
     pub fn ice_servers(&self, id: ParticipantId, now: SystemTime) -> IceServers {
         relays(self.turn.as_deref(), id, now)
@@ -202,6 +209,15 @@ impl Rooms {
     /// Creates a class on the shard holding the fewest classes.
     pub fn create(&self, now: Instant) -> Arc<Room> {
         self.create_locked(&mut lock(&self.rooms), now)
+    }
+
+    /// Ids for a media session outside every class (a network self-test probe), from the same
+    /// counters as the classes', so they never meet a class's on a shard.
+    pub fn ids_outside_classes(&self) -> (RoomId, ParticipantId) {
+        (
+            RoomId(self.next_room.fetch_add(1, Ordering::Relaxed)),
+            ParticipantId(self.next_participant.fetch_add(1, Ordering::Relaxed)),
+        )
     }
 
     /// Like [`Rooms::create`], but `None` when the node already holds its most classes (checked

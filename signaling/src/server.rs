@@ -18,6 +18,7 @@ use tokio::sync::watch;
 
 use crate::assets;
 use crate::auth::Auth;
+use crate::check::ProbeBudget;
 use crate::config::Config;
 use crate::limits::connections::{
     fit_under_file_limit, open_file_limit, ConnectionGate, ConnectionSlot,
@@ -55,6 +56,8 @@ pub struct AppState {
     pub limit_counters: Arc<LimitCounters>,
     /// Classes created per source address (`POST /api/rooms`), a token bucket each.
     pub room_creations: std::sync::Mutex<AddressBuckets>,
+    /// The network self-test's probes held now, per network and in all.
+    pub probes: Arc<ProbeBudget>,
 }
 
 /// Resolves once the node is shutting down: at once if it already is (a task started after the
@@ -126,8 +129,10 @@ impl Server {
             config.limits.room_creations_per_minute,
             config.limits.room_creation_burst,
         ));
+        let probes = Arc::new(ProbeBudget::new(&config.check));
         let state = Arc::new(AppState {
             room_creations,
+            probes,
             config,
             rooms,
             media,
@@ -321,6 +326,7 @@ fn router(state: Arc<AppState>, https: bool) -> Router {
             "/class/{room}",
             get(|| async { assets::serve("class.html") }),
         )
+        .route("/check", get(|| async { assets::serve("check.html") }))
         .route("/api/rooms", post(create_room))
         .route("/ws", get(websocket))
         .route("/healthz", get(|| async { "ok" }));
@@ -649,6 +655,7 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
     write_hold_histograms(&mut text, &stats);
     write_tcp_metrics(&mut text, &stats);
     state.limit_counters.write_prometheus(&mut text);
+    state.probes.write_prometheus(&mut text);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

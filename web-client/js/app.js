@@ -639,6 +639,7 @@ function endSession(state, text, options = {}) {
 
 function showNotice(text) {
   $('class-notice-text').textContent = text;
+  $('check-network').hidden = true;
   $('class-notice').hidden = false;
 }
 
@@ -664,6 +665,8 @@ async function explainMediaFailure(pc) {
 function showMediaFailure(text) {
   mediaFailureShown = text;
   showNotice(text);
+  // What failed is named above; the network check tells which transports get through from here.
+  $('check-network').hidden = false;
 }
 
 function hideMediaFailure() {

@@ -4,12 +4,14 @@
 //! so that a frame that is not JSON, a `type` we do not know and a known `type` with wrong fields
 //! each get their own error code.
 
+mod check;
 mod class;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use check::{CheckOutcome, CheckTransport};
 pub use class::{
     ChatEntry, ClassSnapshot, GuestPolicy, IceServer, IceServers, LobbyEntry, MediaResume, Rights,
     RightsPatch, Settings, SettingsPatch, Source,
@@ -19,7 +21,7 @@ pub use class::{
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// Every `type` a client may send, for telling "unknown type" from "bad fields".
-const CLIENT_TYPES: [&str; 30] = [
+const CLIENT_TYPES: [&str; 32] = [
     "join",
     "resume",
     "offer",
@@ -50,6 +52,8 @@ const CLIENT_TYPES: [&str; 30] = [
     "end_class",
     "video_quality",
     "ice_servers",
+    "check",
+    "check_offer",
 ];
 
 /// A message from the browser.
@@ -168,6 +172,16 @@ pub enum ClientMessage {
     },
     /// Fresh relay credentials before the ones from `welcome` expire (members only).
     IceServers,
+    /// Network self-test: asks for a probe of `transport` (no class needed; bounded, see
+    /// `crate::check`).
+    Check {
+        transport: CheckTransport,
+    },
+    /// The receive-only offer of a probe `check_ready` granted.
+    CheckOffer {
+        probe: u32,
+        sdp: String,
+    },
 }
 
 /// A quality of a simulcast video, as the viewer asks for it.
@@ -307,6 +321,25 @@ pub enum ServerMessage {
     Pong,
     /// Answer to `ice_servers`: fresh relay credentials.
     IceServers(IceServers),
+    /// A probe was granted: offer within `seconds`. `ice_servers` (TURN, short-lived
+    /// credentials) only for a `relay` probe.
+    CheckReady {
+        probe: u32,
+        transport: CheckTransport,
+        seconds: u64,
+        ice_servers: Vec<IceServer>,
+    },
+    /// The server's answer to a probe's offer.
+    CheckAnswer {
+        probe: u32,
+        sdp: String,
+    },
+    /// How a probe ended; the server has freed it.
+    CheckResult {
+        probe: u32,
+        transport: CheckTransport,
+        outcome: CheckOutcome,
+    },
 }
 
 /// What was wrong with what the client sent.
@@ -361,6 +394,10 @@ pub enum ErrorCode {
     TooManyTracks,
     /// Too many offers (`limits.offers_per_minute`); this one was dropped.
     OfferRateLimited,
+    /// A network self-test probe over its bounds (per address, per node, per connection).
+    TooManyChecks,
+    /// A `check_offer` for a probe this connection does not hold (unknown, ended, or offered).
+    NoSuchCheck,
 }
 
 impl ErrorCode {

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
@@ -14,13 +14,14 @@ use sfu::{Command, MediaEvent, Rejection, TrackSource};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 
+use crate::check::{Checks, ProbeEvent};
 use crate::limits::connections::ConnectionSlot;
 use crate::limits::outbox::{outbox, Outbox, OutboxReceiver};
 use crate::limits::{RateLimiter, Verdict, FLOOD_CLOSE_CODE, JOIN_DEADLINE_CLOSE_CODE};
 use crate::media_link::Media;
 use crate::offer_check::OfferGate;
 use crate::protocol::{
-    parse_client_message, ByeReason, ClientMessage, ErrorCode, ProtocolError, ServerMessage,
+    parse_client_message, ByeReason, ClientMessage, ErrorCode, ProtocolError, Role, ServerMessage,
     Source, TrackKind, PROTOCOL_VERSION,
 };
 use crate::rooms::{media_down, Entered, Newcomer, Resumption};
@@ -57,7 +58,9 @@ pub async fn run(
     // Unbounded, but drained by the pump at once (its loop never waits on the socket): what
     // the shard says becomes outbox messages, which are bounded.
     let (media_tx, media_rx) = unbounded_channel();
+    let (checks, probe_rx) = Checks::new(state.clone(), peer);
     let mut session = Session {
+        checks,
         limiter: state.config.limits.rate_limiter(Instant::now()),
         offers: OfferGate::new(&state.config, Instant::now()),
         state: state.clone(),
@@ -66,7 +69,7 @@ pub async fn run(
         entered: None,
         peer,
     };
-    let close = session.pump(socket, out_rx, media_rx).await;
+    let close = session.pump(socket, out_rx, media_rx, probe_rx).await;
     // A client too slow to read is as good as dropped: it may resume.
     session.finish(close.as_ref().is_some_and(|c| !c.resumable));
     tracing::debug!(?close, "session ended");
@@ -83,6 +86,8 @@ struct Session {
     offers: OfferGate,
     /// Where the connection comes from: counted, never logged.
     peer: IpAddr,
+    /// The network self-test's probes this connection holds (freed with it).
+    checks: Checks,
 }
 
 impl Session {
@@ -94,6 +99,7 @@ impl Session {
         socket: WebSocket,
         out_rx: OutboxReceiver,
         mut media_rx: UnboundedReceiver<MediaEvent>,
+        mut probe_rx: UnboundedReceiver<ProbeEvent>,
     ) -> Option<Close> {
         let (sink, mut stream) = socket.split();
         let limits = &self.state.config.limits;
@@ -151,7 +157,24 @@ impl Session {
                         break Some(close);
                     }
                 }
+                Some((probe, event)) = probe_rx.recv() => {
+                    if let Some(why) = self.checks.on_event(probe, event, &self.out) {
+                        if let Some(close) = self.error(rejection_error(why)) {
+                            break Some(close);
+                        }
+                    }
+                }
+                () = probe_deadline(self.checks.next_deadline()) => {
+                    self.checks.expire(Instant::now(), &self.out);
+                }
                 () = &mut join_deadline, if self.entered.is_none() => {
+                    // A connection running the network self-test needs no class: it may stay
+                    // until its last probe ends (probes per connection bound how long).
+                    if let Some(until) = self.checks.busy_until() {
+                        // A moment after it, so that its `check_result` goes out first.
+                        join_deadline.as_mut().reset((until + Duration::from_secs(1)).into());
+                        continue;
+                    }
                     self.state.limit_counters.closed_join_deadline.add();
                     break Some(Close::new(JOIN_DEADLINE_CLOSE_CODE, "no join in time"));
                 }
@@ -214,6 +237,13 @@ impl Session {
             }
             ClientMessage::Offer { sdp, sources } => self.offer(sdp, sources),
             ClientMessage::IceServers => self.ice_servers(),
+            ClientMessage::Check { transport } => {
+                match self.checks.start(transport, &self.out, Instant::now()) {
+                    Ok(()) => None,
+                    Err(e) => self.error(e),
+                }
+            }
+            ClientMessage::CheckOffer { probe, sdp } => self.check_offer(probe, &sdp),
             ClientMessage::Answer { sdp } => {
                 let Some(entered) = &self.entered else {
                     return self.not_joined();
@@ -416,6 +446,25 @@ impl Session {
         None
     }
 
+    /// A network self-test probe's offer: receive-only (checked as an observer's), then to a shard.
+    fn check_offer(&mut self, probe: u32, sdp: &str) -> Option<Close> {
+        if let Err(e) = self.checks.awaiting_offer(probe) {
+            return self.error(e);
+        }
+        let config = &self.state.config;
+        let offer = match self
+            .offers
+            .offer(config, Some(Role::Observer), sdp, &[], Instant::now())
+        {
+            Ok(offer) => offer,
+            Err(e) => return self.error(e),
+        };
+        match self.checks.offer(probe, offer) {
+            Ok(()) => None,
+            Err(e) => self.error(e),
+        }
+    }
+
     fn send_to_shard(&self, command: Command) -> Option<Close> {
         let Some(entered) = &self.entered else {
             return None;
@@ -551,6 +600,14 @@ impl Session {
             tracing::info!(participant = %entered.id, "connection dropped; may resume");
         }
         self.state.rooms.want_sweep();
+    }
+}
+
+/// Resolves at `deadline`; never when there is none.
+async fn probe_deadline(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -70,7 +70,9 @@ pub(super) fn action_of(message: ClientMessage) -> Option<Action> {
         | ClientMessage::Answer { .. }
         | ClientMessage::Leave
         | ClientMessage::Ping
-        | ClientMessage::IceServers => None,
+        | ClientMessage::IceServers
+        | ClientMessage::Check { .. }
+        | ClientMessage::CheckOffer { .. } => None,
     }
 }
 

@@ -67,9 +67,15 @@ impl TurnCredentials {
 
     /// Credentials for `participant`, valid from `now` for the configured lifetime.
     pub fn mint(&self, participant: ParticipantId, now: SystemTime) -> IceServers {
+        self.mint_as(&participant.to_string(), now, self.lifetime)
+    }
+
+    /// Credentials under `label` (a participant id, or `check` for a network self-test probe:
+    /// never anything personal), valid from `now` for `lifetime`.
+    pub fn mint_as(&self, label: &str, now: SystemTime, lifetime: Duration) -> IceServers {
         let unix_now = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-        let expiry = (unix_now + self.lifetime).as_secs();
-        let username = format!("{expiry}:{participant}");
+        let expiry = (unix_now + lifetime).as_secs();
+        let username = format!("{expiry}:{label}");
         let credential = password(&self.key, &username);
         IceServers {
             ice_servers: vec![IceServer {
@@ -77,7 +83,7 @@ impl TurnCredentials {
                 username,
                 credential,
             }],
-            ice_servers_valid_secs: Some(self.lifetime.as_secs()),
+            ice_servers_valid_secs: Some(lifetime.as_secs()),
         }
     }
 }

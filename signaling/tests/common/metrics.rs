@@ -23,7 +23,8 @@ pub async fn totals(server: &Server) -> BTreeMap<String, f64> {
 
 /// What a node holds for classes and participants: the gauges that must come back to their
 /// resting value once everyone is gone.
-pub const HELD: [&str; 10] = [
+pub const HELD: [&str; 11] = [
+    "classroom_check_probes",
     "classroom_classes",
     "classroom_participants",
     "classroom_shard_rooms",

@@ -31,6 +31,53 @@ export const EN = {
   adminKeyHelp: 'This server asks for its admin key to create a class. Ask whoever runs the server for it.',
   createWithKey: 'Create with this key',
 
+  // Network check page (/check), and the links to it
+  checkNetworkLanding: 'Will classes work from your network? Check it here.',
+  checkNetworkLink: 'Check this network',
+  checkTitle: 'Network check',
+  checkIntro:
+    'This page tries each way audio and video can reach the class server from where you are, and says ' +
+    'what works. It sends no camera or microphone: nothing is recorded.',
+  checkSignalling: 'Connection to the server (web page and WebSocket)',
+  checkUdp: 'Audio and video over UDP (best)',
+  checkTcp: 'Audio and video over TCP',
+  checkRelay: 'Audio and video through the relay (TURN)',
+  checkPending: 'Checking…',
+  checkWorks: 'Works',
+  checkBlocked: 'Blocked',
+  checkNotOffered: 'Not offered by this server',
+  checkNotTested: 'Not tested',
+  checkSignallingWorks: 'The page reached {host}.',
+  checkSignallingBlocked:
+    'The page could not open its WebSocket to {host}. Ask your IT staff to allow HTTPS and WebSocket ' +
+    'to this server (a filtering proxy may be in the way).',
+  checkUdpWorks: 'Media reached {where} over UDP.',
+  checkUdpBlocked:
+    'Nothing reached {where} over UDP. Ask your IT staff to allow outgoing UDP to the server’s media ports.',
+  checkUdpNotOffered: 'This server offered no UDP address.',
+  checkTcpWorks: 'Media reached {where} over TCP.',
+  checkTcpBlocked: 'Nothing reached {where} over TCP. Ask your IT staff to allow outgoing TCP to that port.',
+  checkTcpNotOffered: 'This server does not take media over TCP.',
+  checkRelayWorks: 'Media went through the relay {where}.',
+  checkRelayBlocked: 'Media did not get through the relay {where}.',
+  checkRelayUnreachable:
+    'The relay {where} could not be reached. Ask your IT staff to allow outgoing TCP port 443 (or UDP 3478) to it.',
+  checkRelayNotOffered: 'This server has no relay (TURN) configured.',
+  checkNotTestedBecause: 'Not tested: {message}',
+  checkNotTestedNoAnswer: 'Not tested: the server did not answer.',
+  checkViaTcp: 'TCP',
+  checkViaRelay: 'the relay (TURN)',
+  checkSummaryBest: 'Classes work well from here.',
+  checkSummaryFallback:
+    'Classes work from here, over {how}. Allowing UDP to the server’s media ports would make sound and video smoother.',
+  checkSummaryNone:
+    'Audio and video cannot reach the server from this network. Send the report below to your IT staff.',
+  checkSummaryNoServer: 'The server cannot be reached from here. Send the report below to your IT staff.',
+  checkReportTitle: 'For your IT staff',
+  checkReportHelp: 'Copy this and send it to whoever runs your network.',
+  checkReportHeader: 'Network check of {host} ({when})',
+  checkAgain: 'Check again',
+
   // Pre-join screen
   prejoinTitle: 'Get ready to join',
   camera: 'Camera',

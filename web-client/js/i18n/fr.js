@@ -33,6 +33,60 @@ export const FR = {
     'Ce serveur demande sa clé d’administration pour créer une classe. Demandez-la à la personne qui gère le serveur.',
   createWithKey: 'Créer avec cette clé',
 
+  // Page de test du réseau (/check), et les liens vers elle
+  checkNetworkLanding: 'Les classes passent-elles depuis votre réseau ? Vérifiez-le ici.',
+  checkNetworkLink: 'Tester ce réseau',
+  checkTitle: 'Test du réseau',
+  checkIntro:
+    'Cette page essaie chacun des chemins par lesquels le son et l’image peuvent atteindre le serveur de ' +
+    'classe depuis l’endroit où vous êtes, et dit ce qui fonctionne. Elle n’envoie ni caméra ni micro : ' +
+    'rien n’est enregistré.',
+  checkSignalling: 'Connexion au serveur (page web et WebSocket)',
+  checkUdp: 'Son et image en UDP (le meilleur)',
+  checkTcp: 'Son et image en TCP',
+  checkRelay: 'Son et image par le relais (TURN)',
+  checkPending: 'Test en cours…',
+  checkWorks: 'Fonctionne',
+  checkBlocked: 'Bloqué',
+  checkNotOffered: 'Non proposé par ce serveur',
+  checkNotTested: 'Non testé',
+  checkSignallingWorks: 'La page a joint {host}.',
+  checkSignallingBlocked:
+    'La page n’a pas pu ouvrir son WebSocket vers {host}. Demandez à votre service informatique d’autoriser ' +
+    'HTTPS et WebSocket vers ce serveur (un proxy filtrant peut bloquer).',
+  checkUdpWorks: 'Le son et l’image ont atteint {where} en UDP.',
+  checkUdpBlocked:
+    'Rien n’a atteint {where} en UDP. Demandez à votre service informatique d’autoriser l’UDP sortant vers ' +
+    'les ports média du serveur.',
+  checkUdpNotOffered: 'Ce serveur n’a proposé aucune adresse UDP.',
+  checkTcpWorks: 'Le son et l’image ont atteint {where} en TCP.',
+  checkTcpBlocked:
+    'Rien n’a atteint {where} en TCP. Demandez à votre service informatique d’autoriser le TCP sortant vers ce port.',
+  checkTcpNotOffered: 'Ce serveur ne reçoit pas le son et l’image en TCP.',
+  checkRelayWorks: 'Le son et l’image sont passés par le relais {where}.',
+  checkRelayBlocked: 'Le son et l’image ne sont pas passés par le relais {where}.',
+  checkRelayUnreachable:
+    'Le relais {where} est injoignable. Demandez à votre service informatique d’autoriser le TCP sortant ' +
+    'port 443 (ou l’UDP 3478) vers lui.',
+  checkRelayNotOffered: 'Ce serveur n’a pas de relais (TURN) configuré.',
+  checkNotTestedBecause: 'Non testé : {message}',
+  checkNotTestedNoAnswer: 'Non testé : le serveur n’a pas répondu.',
+  checkViaTcp: 'TCP',
+  checkViaRelay: 'le relais (TURN)',
+  checkSummaryBest: 'Les classes fonctionnent bien depuis ce réseau.',
+  checkSummaryFallback:
+    'Les classes fonctionnent depuis ce réseau, par {how}. Autoriser l’UDP vers les ports média du serveur ' +
+    'rendrait le son et l’image plus fluides.',
+  checkSummaryNone:
+    'Le son et l’image ne peuvent pas atteindre le serveur depuis ce réseau. Envoyez le rapport ci-dessous à ' +
+    'votre service informatique.',
+  checkSummaryNoServer:
+    'Le serveur est injoignable depuis ce réseau. Envoyez le rapport ci-dessous à votre service informatique.',
+  checkReportTitle: 'Pour votre service informatique',
+  checkReportHelp: 'Copiez ce texte et envoyez-le à la personne qui gère votre réseau.',
+  checkReportHeader: 'Test du réseau vers {host} ({when})',
+  checkAgain: 'Refaire le test',
+
   // Pre-join screen
   prejoinTitle: 'Préparez-vous à entrer',
   camera: 'Caméra',
