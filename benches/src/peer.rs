@@ -35,11 +35,13 @@ pub(crate) struct Peer {
 
 impl Peer {
     /// Peer `index` (participant `index + 1`) and its `Join`: a publisher offers audio and video
-    /// to send, a watcher offers both `inactive` (camera and microphone off).
+    /// to send, a watcher offers both `inactive` (camera and microphone off). The publisher runs
+    /// str0m in RTP mode, so that its VP8 packets carry the payload descriptor a browser's do
+    /// (str0m's own packetizer writes no PictureID), which the core rewrites per subscriber.
     pub fn join(index: usize, room: RoomId, now: Instant, publishes: bool) -> (Peer, Command) {
         let id = ParticipantId(index as u64 + 1);
         let addr = SocketAddr::from(([127, 0, 0, 1], FIRST_PORT + index as u16));
-        let mut rtc = Rtc::builder().build(now);
+        let mut rtc = Rtc::builder().set_rtp_mode(publishes).build(now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").expect("host candidate"));
         let direction = if publishes {
             Direction::SendOnly
@@ -139,11 +141,12 @@ impl Peer {
 
 /// The payload type negotiated for `codec` on `mid` (0 if none: only the publisher writes).
 fn payload_type(rtc: &mut Rtc, mid: Mid, codec: Codec) -> Pt {
-    let writer = rtc.writer(mid);
-    let pt = writer.and_then(|w| {
-        w.payload_params()
-            .find(|p| p.spec().codec == codec)
-            .map(|p| p.pt())
-    });
+    let params = rtc.codec_config().params().to_vec();
+    let negotiated = rtc.media(mid).map(|m| m.remote_pts().to_vec());
+    let pt = params
+        .iter()
+        .filter(|p| p.spec().codec == codec)
+        .map(|p| p.pt())
+        .find(|pt| negotiated.as_ref().is_some_and(|n| n.contains(pt)));
     pt.unwrap_or(Pt::from(0))
 }

@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 
 use sfu::core::{Input, Output, ShardCore};
 use sfu::{Command, MediaEvent, ParticipantId, RoomId};
-use str0m::media::{Frequency, MediaKind, MediaTime};
+use str0m::media::MediaKind;
+use str0m::rtp::RtpWrite;
 
 use crate::peer::{Peer, FIRST_PORT};
 use crate::{init, is_rtp, SERVER};
@@ -28,8 +29,11 @@ const MAX_ROUNDS: usize = 256;
 /// How far the clock moves per step while the sessions come up.
 const SETUP_STEP: Duration = Duration::from_millis(10);
 
-/// A frame the publisher writes. `bytes` is the encoded frame; str0m packetizes it (VP8 into
-/// datagrams of at most ~1,150 bytes).
+/// Bytes of a VP8 frame per RTP packet (the frame is split as a browser's packetizer would).
+const VP8_BYTES_PER_PACKET: usize = 1_100;
+
+/// A frame the publisher writes. `bytes` is the encoded frame, packetized here (VP8 into packets
+/// of at most [`VP8_BYTES_PER_PACKET`] bytes behind a descriptor like a browser's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Frame {
     /// A VP8 frame; the clock moves 40 ms (25 fps) before it is written.
@@ -65,6 +69,10 @@ pub struct Room {
     pub media_sent: u64,
     /// `Input::Timeout`s that [`Room::forward`] had to feed for its media to leave.
     pub timeouts_in_forward: u64,
+    /// The publisher's next sequence numbers (audio, video) and VP8 picture numbers.
+    next_seq: (u64, u64),
+    picture_id: u16,
+    tl0_pic_idx: u8,
 }
 
 impl Room {
@@ -85,6 +93,9 @@ impl Room {
             core_events: Vec::new(),
             media_sent: 0,
             timeouts_in_forward: 0,
+            next_seq: (1, 1),
+            picture_id: 0x7f00,
+            tl0_pic_idx: 0,
         };
         room.join(true);
         room.run_until(|r| r.peers[0].connected && r.peers[0].core_connected);
@@ -125,28 +136,49 @@ impl Room {
         self.step(interval);
         let (now, elapsed) = (self.now, self.now - self.start);
         let publisher = &mut self.peers[0];
-        let ((mid, pt), time, mut data) = match kind {
+        let mut api = publisher.rtc.direct_api();
+        match kind {
             MediaKind::Video => {
-                let ticks = elapsed.as_micros() as u64 * 9 / 100;
-                (
-                    publisher.video,
-                    MediaTime::from_90khz(ticks),
-                    vec![0x5a; bytes],
-                )
+                let (mid, pt) = publisher.video;
+                let time = (elapsed.as_micros() as u64 * 9 / 100) as u32;
+                let mut data = vec![0x5a; bytes];
+                // VP8 frame tag: bit 0 clear on a keyframe.
+                data[0] = if key { 0x00 } else { 0x01 };
+                self.picture_id = (self.picture_id + 1) & 0x7fff;
+                self.tl0_pic_idx = self.tl0_pic_idx.wrapping_add(1);
+                let stream = api.stream_tx_by_mid(mid, None).expect("video stream");
+                let chunks = data.chunks(VP8_BYTES_PER_PACKET);
+                let count = chunks.len();
+                for (index, chunk) in chunks.enumerate() {
+                    let start = if index == 0 { 0x10 } else { 0 };
+                    // X, S; I, L, T; 15-bit PictureID; TL0PICIDX; TID 0, Y.
+                    let mut payload = vec![
+                        0x80 | start,
+                        0xe0,
+                        0x80 | (self.picture_id >> 8) as u8,
+                        self.picture_id as u8,
+                        self.tl0_pic_idx,
+                        0x20,
+                    ];
+                    payload.extend_from_slice(chunk);
+                    let seq = self.next_seq.1;
+                    self.next_seq.1 += 1;
+                    let write = RtpWrite::new(pt, seq.into(), time, now, payload)
+                        .marker(index + 1 == count)
+                        .nackable(true);
+                    stream.write_rtp(write);
+                }
             }
             MediaKind::Audio => {
-                let ticks = elapsed.as_micros() as u64 * 48 / 1000;
-                let time = MediaTime::new(ticks, Frequency::FORTY_EIGHT_KHZ);
-                (publisher.audio, time, vec![0xfc; bytes])
+                let (mid, pt) = publisher.audio;
+                let time = (elapsed.as_micros() as u64 * 48 / 1000) as u32;
+                let stream = api.stream_tx_by_mid(mid, None).expect("audio stream");
+                let seq = self.next_seq.0;
+                self.next_seq.0 += 1;
+                stream.write_rtp(RtpWrite::new(pt, seq.into(), time, now, vec![0xfc; bytes]));
             }
-        };
-        if kind == MediaKind::Video {
-            // VP8 frame tag: bit 0 clear on a keyframe.
-            data[0] = if key { 0x00 } else { 0x01 };
         }
-        let writer = publisher.rtc.writer(mid).expect("publisher m-line");
-        writer.write(pt, now, time, data).expect("publisher writes");
-        // str0m packetizes what was written when it handles time.
+        // str0m sends what was written when it handles time.
         let timeout = str0m::Input::Timeout(now);
         publisher
             .rtc

@@ -14,6 +14,7 @@ use std::time::Duration;
 use common::Net;
 use sfu::{Command, Layer};
 use str0m::format::Codec;
+use str0m::media::Pt;
 use str0m::rtp::RtpWrite;
 
 /// 25 frames a second.
@@ -172,8 +173,9 @@ struct Picture {
     descriptor: Descriptor,
 }
 
-#[test]
-fn picture_numbers_continue_across_forty_rounds_of_layer_switches() {
+/// A simulcast teacher and a watching pupil, both in RTP mode, connected; the teacher's VP8
+/// payload type.
+fn class() -> (Net, usize, usize, Pt) {
     let mut net = Net::new();
     net.rtp_mode = true;
     net.simulcast = true;
@@ -181,10 +183,8 @@ fn picture_numbers_continue_across_forty_rounds_of_layer_switches() {
     net.simulcast = false;
     let pupil = net.join_as(1, common::Publish::NOTHING);
     net.connect_all();
-
-    let t = net.client(teacher);
-    let (video_mid, teacher_id, pupil_id) = (t.video_mid, t.id, net.client(pupil).id);
-    let pt = t
+    let pt = net
+        .client(teacher)
         .rtc
         .codec_config()
         .params()
@@ -192,6 +192,14 @@ fn picture_numbers_continue_across_forty_rounds_of_layer_switches() {
         .find(|p| p.spec().codec == Codec::Vp8)
         .map(|p| p.pt())
         .expect("VP8 configured");
+    (net, teacher, pupil, pt)
+}
+
+#[test]
+fn picture_numbers_continue_across_forty_rounds_of_layer_switches() {
+    let (mut net, teacher, pupil, pt) = class();
+    let t = net.client(teacher);
+    let (video_mid, teacher_id, pupil_id) = (t.video_mid, t.id, net.client(pupil).id);
     // Different bases for each layer; layer 1 uses 7-bit PictureIDs.
     let mut layers = [
         Encoder::new(0, 0x7ff0, true, 0xfa, false),
@@ -328,4 +336,32 @@ fn picture_numbers_continue_across_forty_rounds_of_layer_switches() {
         "{:?}",
         net.core.counters()
     );
+}
+
+#[test]
+fn a_vp8_packet_whose_descriptor_does_not_parse_is_dropped_and_counted() {
+    let (mut net, teacher, pupil, pt) = class();
+    let video_mid = net.client(teacher).video_mid;
+    let mut encoder = Encoder::new(0, 100, true, 0, false);
+    let now = net.now;
+    // A keyframe the pupil starts on, then a packet that announces a PictureID it does not
+    // carry (X and I set, nothing after), then an empty one (what is left of padding).
+    let mut packets = encoder.encode(0);
+    let seq = encoder.seq;
+    packets.push((seq + 1, encoder.time, vec![0x90, 0x80], true));
+    packets.push((seq + 2, encoder.time, Vec::new(), false));
+    let mut api = net.client_mut(teacher).rtc.direct_api();
+    let stream = api
+        .stream_tx_by_mid(video_mid, Some(SIMULCAST_RIDS[0].into()))
+        .expect("layer stream");
+    for (seq, time, payload, marker) in packets {
+        stream.write_rtp(RtpWrite::new(pt, seq.into(), time, now, payload).marker(marker));
+    }
+    net.progress(Duration::from_millis(200));
+    assert_eq!(net.core.counters().dropped_malformed_vp8, 1);
+    let received = &net.client(pupil).rtp_in;
+    assert!(received
+        .iter()
+        .all(|p| p.payload.is_empty() || parse(&p.payload).is_some()));
+    assert_eq!(received.iter().filter(|p| !p.payload.is_empty()).count(), 3);
 }

@@ -73,7 +73,10 @@ impl ShardCore {
         let layers = track.layers.clone();
         let codec = params.spec().codec;
         // Parsed once for every subscriber; a descriptor that does not parse would not decode.
+        // Padding (an empty payload, what str0m leaves of a padding-only packet) has no
+        // descriptor and goes on as before: it keeps its slot in the sequence.
         let vp8 = match codec {
+            Codec::Vp8 if packet.payload.is_empty() => None,
             Codec::Vp8 => match Vp8Descriptor::parse(&packet.payload) {
                 Ok(descriptor) => {
                     Some((descriptor, Vp8Numbers::read(&descriptor, &packet.payload)))
