@@ -245,6 +245,27 @@ mod tests {
     }
 
     #[test]
+    fn an_address_is_learnt_with_its_transport() {
+        let mut demux = Demux::default();
+        demux.insert_ufrag("abc", PASS, ParticipantId(1));
+        assert_eq!(
+            demux.route_via(Protocol::Tcp, addr(5000), &binding("abc:x")),
+            Ok(ParticipantId(1))
+        );
+        assert!(demux.knows(Protocol::Tcp, addr(5000)));
+        assert!(!demux.knows(Protocol::Udp, addr(5000)));
+        assert_eq!(
+            demux.route(addr(5000), &[0x80, 0x60, 0, 1]),
+            Err(Miss::UnknownSource),
+            "a UDP datagram from the same IP and port is someone else's"
+        );
+        assert_eq!(
+            demux.route_via(Protocol::Tcp, addr(5000), &[0x80, 0x60, 0, 1]),
+            Ok(ParticipantId(1))
+        );
+    }
+
+    #[test]
     fn duplicate_ufrag_is_refused() {
         let mut demux = Demux::default();
         assert!(demux.insert_ufrag("abc", PASS, ParticipantId(1)));

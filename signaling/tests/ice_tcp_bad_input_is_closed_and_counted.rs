@@ -14,12 +14,18 @@ use tokio::net::TcpStream;
 
 /// A server with one shard and ICE-TCP limits small enough to reach in a test.
 async fn server() -> Server {
+    server_with_first_stun_secs(1).await
+}
+
+async fn server_with_first_stun_secs(first_stun_secs: u64) -> Server {
     let mut config = common::test_config();
     config.media.shards = 1;
     // A class everyone left is freed at once, so teardown can be checked to zero.
     config.empty_class_linger_secs = 1;
+    // A pupil dropped by the test (its socket closed) is freed soon, for the teardown checks.
+    config.resume_grace_secs = 1;
     let tcp = &mut config.media.tcp;
-    tcp.first_stun_secs = 1;
+    tcp.first_stun_secs = first_stun_secs;
     tcp.idle_secs = 2;
     tcp.max_per_address = 8;
     tcp.max_connections = 16;
@@ -40,6 +46,19 @@ async fn closed(server: &Server, reason: &str) -> u64 {
         .filter(|l| l.starts_with("classroom_shard_tcp_closed_total{") && l.contains(&label))
         .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
         .sum()
+}
+
+/// Waits until `/metrics` (refreshed by the shard every 250 ms) counts `want` connections
+/// closed for `reason`; returns the last count read.
+async fn closed_reaches(server: &Server, reason: &str, want: u64) -> u64 {
+    let deadline = Instant::now() + common::WAIT;
+    loop {
+        let now = closed(server, reason).await;
+        if now >= want || Instant::now() >= deadline {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Waits until the server closes `stream` (reads return end of file or an error). Returns how
@@ -75,7 +94,7 @@ async fn a_connection_that_says_nothing_is_closed_at_the_first_stun_deadline() {
         took.is_some(),
         "a silent connection is closed (deadline 1 s)"
     );
-    assert_eq!(closed(&server, "no_stun_in_time").await, 1);
+    assert_eq!(closed_reaches(&server, "no_stun_in_time", 1).await, 1);
     nothing_held(&server).await;
     server.shutdown().await.expect("clean shutdown");
 }
@@ -96,7 +115,7 @@ async fn oversized_and_empty_frames_are_closed_at_once() {
             "length {header} closed before the STUN deadline"
         );
     }
-    assert_eq!(closed(&server, "bad_frame").await, 3);
+    assert_eq!(closed_reaches(&server, "bad_frame", 3).await, 3);
     nothing_held(&server).await;
     server.shutdown().await.expect("clean shutdown");
 }
@@ -124,7 +143,7 @@ async fn garbage_and_forged_stun_are_closed_at_their_first_frame() {
             "closed at the first frame, before the deadline"
         );
     }
-    assert_eq!(closed(&server, "not_stun").await, 3);
+    assert_eq!(closed_reaches(&server, "not_stun", 3).await, 3);
     server.shutdown().await.expect("clean shutdown");
 }
 
@@ -144,7 +163,8 @@ fn stun_shaped(username: &[u8]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_connections_hold_only_the_caps_and_a_class_keeps_its_media() {
-    let server = server().await;
+    // The STUN deadline is long here, so the held connections stay held while the rest come.
+    let server = server_with_first_stun_secs(60).await;
     let class = common::create_class(&server).await;
     let mut teacher = Peer::join(&server, &class, &class.teacher_token, "Teacher").await;
     let addr = tcp_port(&server);
@@ -173,9 +193,9 @@ async fn thousands_of_connections_hold_only_the_caps_and_a_class_keeps_its_media
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let totals = metrics::totals(&server).await;
-    assert!(
-        totals["classroom_shard_tcp_connections"] <= 16.0,
-        "at most the shard's cap is held: {totals:?}"
+    assert_eq!(
+        totals["classroom_shard_tcp_connections"], 16.0,
+        "the shard's cap is held, no more: {totals:?}"
     );
     assert_eq!(
         over,
@@ -246,10 +266,11 @@ async fn a_reader_that_stops_loses_frames_then_its_connection_and_the_sender_goe
         totals["classroom_shard_tcp_frames_dropped_total"] > 0.0,
         "frames for the stopped reader were dropped: {totals:?}"
     );
-    assert_eq!(closed(&server, "stalled").await, 1, "{totals:?}");
+    assert_eq!(closed_reaches(&server, "stalled", 1).await, 1, "{totals:?}");
     let after = other.from(&teacher.id);
+    // 8 s at 30 fps; at least half of it on a loaded 2-core machine.
     assert!(
-        after.video_frames - before.video_frames > 8 * 25,
+        after.video_frames - before.video_frames > 8 * 15,
         "the other pupil kept its video: {before:?} → {after:?}"
     );
     drop(pupil);
