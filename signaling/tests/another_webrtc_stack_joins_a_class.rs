@@ -3,10 +3,11 @@
 //! pupil and a receive-only observer, beside a str0m teacher. Media flows every way: the str0m
 //! teacher's to both webrtc-rs peers, the webrtc-rs pupil's to the teacher and to the observer.
 //!
-//! webrtc-rs takes a bundle's candidates only from m-sections that are not `a=inactive`, and str0m
-//! wrote the server's one candidate only into the first m-section: the observer's first m-section
-//! is inactive in the server's answer, so before the server described its candidates in every
-//! m-section (`sfu/src/core/sdp_candidates.rs`) the observer never connected.
+//! webrtc-rs takes a bundle's candidates only from m-sections that are not `a=inactive`. Here the
+//! first m-section of both answers is not inactive (the pupil publishes on it, the observer
+//! receives on it), so this test passes with str0m's own SDP too (checked: candidates in the first
+//! m-section only); a peer whose first m-line is inactive (no microphone) is what needs every
+//! m-section to carry them, as `sfu/src/core/sdp_candidates.rs` now writes it.
 
 mod common;
 mod webrtc_rs_peer;
