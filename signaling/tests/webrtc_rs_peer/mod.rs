@@ -129,16 +129,11 @@ impl OtherStackPeer {
         ws.send(Message::Text(join.to_string().into()))
             .await
             .expect("send join");
-        let welcome = loop {
-            let Some(Ok(Message::Text(text))) = ws.next().await else {
-                panic!("the socket closed before the welcome");
-            };
-            let message: Value = serde_json::from_str(&text).expect("JSON");
-            if message["type"] == "welcome" {
-                break message;
-            }
-            panic!("expected welcome, got {message}");
+        let Some(Ok(Message::Text(text))) = ws.next().await else {
+            panic!("the socket closed before the welcome");
         };
+        let welcome: Value = serde_json::from_str(&text).expect("JSON");
+        assert_eq!(welcome["type"], "welcome", "joined: {welcome}");
         let id = welcome["you"]["id"].as_str().expect("you.id").to_owned();
 
         let pc = Arc::new(peer_connection().await);
