@@ -105,3 +105,27 @@ async fn a_teacher_who_never_connects_and_two_pupils_who_drop_at_once_leave_noth
         .expect("every count returns to zero, the class too");
     server.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receive_only_session_that_never_connects_is_ended_too() {
+    // An observer (or a pupil without devices) only receives: nothing it publishes could ever
+    // show that its media is missing, so only the connect deadline can end it.
+    let server = common::start(config()).await;
+    let class = common::create_class(&server).await;
+    let (mut teacher, _, _) =
+        Client::joined(&server, &class, &class.teacher_token, "Teacher").await;
+    let (mut observer, observer_id, _) =
+        Client::joined(&server, &class, &class.observer_token, "Grace").await;
+    observer
+        .send(json!({"type": "offer", "sdp": offer(Direction::RecvOnly)}))
+        .await;
+    observer.expect_type("answer").await;
+    expect_media_failed(&mut observer).await;
+    let left = teacher.expect_type("participant_left").await;
+    assert_eq!(left["id"], observer_id.as_str(), "{left}");
+    let only_the_teacher = metrics::one_member_without_media();
+    metrics::wait_for(&server, &only_the_teacher, common::WAIT)
+        .await
+        .expect("nothing of the observer's session is left");
+    server.shutdown().await.expect("shutdown");
+}

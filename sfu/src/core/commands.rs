@@ -8,6 +8,7 @@ use str0m::{Candidate, IceCreds};
 
 use super::layers::{AtMostPreferred, LayerPolicy};
 use super::participant::Participant;
+use super::sdp_candidates::describe_every_candidate;
 use super::{codecs, HostCandidates, Output, ShardCore};
 use crate::command::{
     ClientAnswer, ClientOffer, Command, Layer, MediaEvent, PublishRights, Rejection, SdpProblem,
@@ -109,7 +110,7 @@ impl ShardCore {
         self.outputs.push_back(Output::Event(
             id,
             MediaEvent::Answer {
-                sdp: answer.to_sdp_string(),
+                sdp: describe_every_candidate(&answer.to_sdp_string()),
             },
         ));
         // Speaker changes are only announced when they happen: a newcomer learns the current
@@ -151,7 +152,7 @@ impl ShardCore {
                         track.source = *source;
                     }
                 }
-                let sdp = answer.to_sdp_string();
+                let sdp = describe_every_candidate(&answer.to_sdp_string());
                 self.outputs
                     .push_back(Output::Event(id, MediaEvent::Answer { sdp }));
                 self.mark_dirty(id);

@@ -13,6 +13,7 @@ mod keyframe_requests;
 pub mod layers;
 mod participant;
 pub mod rewrite;
+mod sdp_candidates;
 pub mod speaker;
 mod tracks;
 pub mod vp8;

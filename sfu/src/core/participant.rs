@@ -13,6 +13,7 @@ use str0m::Rtc;
 use super::keyframe::{KeyframeGate, KEYFRAME_REQUEST_INTERVAL};
 use super::layers::{Layer, LayerSelector, TrackLayers, MAX_LAYERS};
 use super::rewrite::Rewriter;
+use super::sdp_candidates::describe_every_candidate;
 use super::vp8::Vp8Rewriter;
 use crate::command::{MediaEvent, PublishRights, TrackKind, TrackSource};
 use crate::ids::{ParticipantId, RoomId};
@@ -366,7 +367,7 @@ impl Participant {
         if let Some((offer, pending)) = change.apply() {
             self.pending_offer = Some(pending);
             events.push(MediaEvent::Offer {
-                sdp: offer.to_sdp_string(),
+                sdp: describe_every_candidate(&offer.to_sdp_string()),
             });
         }
         events
