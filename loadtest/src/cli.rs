@@ -69,6 +69,15 @@ pub struct Args {
     /// Periodic keyframe interval of the camera (keyframes are also sent on request).
     #[arg(long, default_value = "4s", value_parser = parse_duration)]
     pub keyframe_every: Duration,
+    /// Fraction of the peers whose media goes over ICE-TCP instead of UDP (0–1), spread evenly
+    /// over each class's participants (classroom only).
+    #[arg(long, default_value_t = 0.0, value_name = "F")]
+    pub tcp_share: f64,
+    /// Take `--tcp-share` as whole classes instead of peers inside every class. With one class
+    /// per shard (`--server-shards` = `--classes`), each shard then carries one transport only,
+    /// and its thread's CPU per packet compares UDP with TCP side by side in one run.
+    #[arg(long, requires = "tcp_share")]
+    pub tcp_whole_classes: bool,
     /// Runtime worker threads driving all peers (1: a single-threaded runtime).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
@@ -157,6 +166,12 @@ impl Args {
         if self.find_capacity && (self.step == 0 || self.max_classes < self.classes) {
             bail!("--find-capacity needs --step ≥ 1 and --max-classes ≥ --classes");
         }
+        if !(0.0..=1.0).contains(&self.tcp_share) {
+            bail!("--tcp-share must be within 0–1");
+        }
+        if self.tcp_share > 0.0 && self.target != Choice::Classroom {
+            bail!("--tcp-share is for the classroom target (the Janus run has no ICE-TCP set up)");
+        }
         if !(0.0..=1.0).contains(&self.max_loss) || self.max_p99_ms <= 0.0 {
             bail!("--max-loss must be within 0–1 and --max-p99-ms positive");
         }
@@ -195,6 +210,15 @@ impl Args {
                 std::thread::available_parallelism().map_or(1, |n| n.get())
             }
         })
+    }
+
+    /// Whether participant `index` of `class` (0 the teacher, then the pupils) goes over ICE-TCP:
+    /// every peer (or class, with `--tcp-whole-classes`) whose rank crosses a multiple of
+    /// `1 / --tcp-share`, so the share is exact where it can be and spread evenly.
+    pub fn over_tcp(&self, class: usize, index: usize) -> bool {
+        let rank = if self.tcp_whole_classes { class } else { index };
+        let crossed = |n: usize| (n as f64 * self.tcp_share + 1e-9).floor();
+        crossed(rank + 1) > crossed(rank)
     }
 
     /// From the first join to the last, for `classes` classes.
@@ -280,6 +304,40 @@ mod tests {
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("5h").is_err());
         assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn the_tcp_share_is_spread_over_peers_or_classes() {
+        let args = |extra: &[&str]| {
+            let mut all = vec!["loadtest", "--spawn-server", "/bin/true"];
+            all.extend_from_slice(extra);
+            Args::parse_from(all)
+        };
+        let over = |args: &Args, class: usize| -> Vec<bool> {
+            (0..8).map(|index| args.over_tcp(class, index)).collect()
+        };
+        let none = args(&[]);
+        assert_eq!(over(&none, 0), [false; 8]);
+        let half = args(&["--tcp-share", "0.5"]);
+        assert_eq!(
+            over(&half, 3),
+            [false, true, false, true, false, true, false, true]
+        );
+        let quarter = args(&["--tcp-share", "0.25"]);
+        assert_eq!(over(&quarter, 0).iter().filter(|t| **t).count(), 2);
+        let all = args(&["--tcp-share", "1"]);
+        assert_eq!(over(&all, 5), [true; 8]);
+        let classes = args(&["--tcp-share", "0.5", "--tcp-whole-classes"]);
+        assert_eq!(over(&classes, 0), [false; 8]);
+        assert_eq!(over(&classes, 1), [true; 8]);
+        for refused in [
+            &["--tcp-share", "1.5"][..],
+            &["--tcp-share=-0.1"],
+            &["--tcp-share", "0.5", "--target", "janus"],
+        ] {
+            assert!(args(refused).validate().is_err(), "{refused:?}");
+        }
+        assert!(half.validate().is_ok());
     }
 
     #[test]

@@ -83,6 +83,8 @@ pub struct PeerStats {
     pub class: usize,
     /// The class's teacher (publishes the camera).
     pub teacher: bool,
+    /// Its media went over ICE-TCP.
+    pub tcp: bool,
     pub id: Option<String>,
     /// Send stamps of every frame written inside the window, per kind (publishers only).
     pub sent: BTreeMap<Kind, Vec<u64>>,
@@ -124,10 +126,11 @@ impl PeerStats {
         }
     }
 
-    pub fn new(class: usize, teacher: bool) -> PeerStats {
+    pub fn new(plan: &crate::peer::PeerPlan) -> PeerStats {
         PeerStats {
-            class,
-            teacher,
+            class: plan.class,
+            teacher: plan.teacher,
+            tcp: plan.tcp,
             id: None,
             sent: BTreeMap::new(),
             tracks: Vec::new(),
@@ -177,9 +180,31 @@ pub fn is_rtp(datagram: &[u8]) -> bool {
 
 /// CPU time (user + system) a process has used, from `/proc/<pid>/stat`.
 pub fn process_cpu(pid: u32) -> anyhow::Result<Duration> {
-    let path = format!("/proc/{pid}/stat");
-    let stat = std::fs::read_to_string(&path)
-        .map_err(|e| anyhow::anyhow!("cannot read {path} (is process {pid} running?): {e}"))?;
+    stat_cpu(&format!("/proc/{pid}/stat"))
+}
+
+/// CPU time of each media shard thread of the classroom server `pid` (threads named `shard-N`),
+/// by shard index. Empty if the process is gone.
+pub fn shard_threads_cpu(pid: u32) -> BTreeMap<usize, Duration> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return BTreeMap::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| {
+            let dir = task.path();
+            let name = std::fs::read_to_string(dir.join("comm")).ok()?;
+            let shard = name.trim().strip_prefix("shard-")?.parse().ok()?;
+            let cpu = stat_cpu(dir.join("stat").to_str()?).ok()?;
+            Some((shard, cpu))
+        })
+        .collect()
+}
+
+/// User + system time in a `/proc/…/stat` file (of a process or of one of its threads).
+fn stat_cpu(path: &str) -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {path} (is the process running?): {e}"))?;
     // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
     let rest = stat
         .rsplit_once(')')
@@ -243,5 +268,29 @@ mod tests {
     fn own_cpu_time_is_readable() {
         let cpu = process_cpu(std::process::id()).expect("own stat");
         assert!(cpu < Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn threads_named_like_shards_are_found_with_their_cpu() {
+        let (started, ready) = std::sync::mpsc::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("shard-7".into())
+            .spawn(move || {
+                let spin = std::time::Instant::now();
+                while spin.elapsed() < Duration::from_millis(30) {
+                    std::hint::black_box(0u64);
+                }
+                started.send(()).expect("ready");
+                let _ = stopped.recv();
+            })
+            .expect("thread");
+        ready.recv().expect("spun");
+        let shards = shard_threads_cpu(std::process::id());
+        stop.send(()).expect("stop");
+        thread.join().expect("joined");
+        assert_eq!(shards.keys().copied().collect::<Vec<_>>(), [7]);
+        assert!(shards[&7] < Duration::from_secs(3600));
+        assert!(shard_threads_cpu(u32::MAX).is_empty());
     }
 }

@@ -17,6 +17,8 @@ pub struct Sample {
     pub server_cpu: Option<std::time::Duration>,
     pub own_cpu: Option<std::time::Duration>,
     pub server: Option<crate::target::ServerCounters>,
+    /// CPU time of each of the server's shard threads, by shard index (classroom only).
+    pub shard_cpu: BTreeMap<usize, std::time::Duration>,
     pub udp_rcvbuf_errors: Option<u64>,
 }
 
@@ -82,6 +84,35 @@ pub struct ErrorCount {
     pub count: u64,
 }
 
+/// What the peers on one transport received.
+#[derive(Debug, Serialize)]
+pub struct TransportReport {
+    /// `udp` or `tcp` (ICE-TCP).
+    pub transport: &'static str,
+    pub participants: usize,
+    pub connected: usize,
+    /// RTP packets these peers received in the window, per second.
+    pub forwarded_packets_per_s: f64,
+    pub audio_latency_ms: Percentiles,
+    pub video_latency_ms: Percentiles,
+    /// Loss on the tracks these peers subscribe to.
+    pub loss_ratio: f64,
+    pub audio_loss_ratio: f64,
+    pub video_loss_ratio: f64,
+}
+
+/// One media shard of the classroom server over the window: its thread's CPU and what it sent on
+/// each transport. Every packet out counts (RTP, RTCP, STUN), on both transports alike.
+#[derive(Debug, Serialize)]
+pub struct ShardReport {
+    pub shard: usize,
+    pub cpu_percent: f64,
+    pub udp_datagrams_out_per_s: f64,
+    pub tcp_frames_out_per_s: f64,
+    /// The thread's CPU time per packet it sent, in microseconds.
+    pub cpu_us_per_packet_out: Option<f64>,
+}
+
 /// The result of one run.
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -124,6 +155,11 @@ pub struct Report {
     pub keyframe_requests_received: u64,
     /// Machine-wide UDP `RcvbufErrors` during the window (drops for full socket buffers).
     pub udp_rcvbuf_errors: Option<u64>,
+    /// The same numbers for the peers over UDP and over ICE-TCP (`--tcp-share`); a transport no
+    /// peer used is left out.
+    pub by_transport: Vec<TransportReport>,
+    /// Per media shard (a spawned or `--server-pid` classroom server).
+    pub shards: Vec<ShardReport>,
     pub errors: u64,
     pub error_kinds: Vec<ErrorCount>,
 }
@@ -147,7 +183,7 @@ impl Report {
         for message in stats.iter().flat_map(|s| s.errors.iter()) {
             *errors.entry(message.clone()).or_default() += 1;
         }
-        let (loss, missing) = Loss::compute(&stats);
+        let (loss, missing) = Loss::compute(&stats, |_| true);
         if missing > 0 {
             *errors
                 .entry("a subscriber never got a track of its class".into())
@@ -183,7 +219,7 @@ impl Report {
             duration_s: args.duration.as_secs_f64(),
             window_s,
             forwarded_packets_per_s: packets_per_s,
-            server_datagrams_out_per_s: delta(|s| s.server.map(|c| c.datagrams_out))
+            server_datagrams_out_per_s: delta(|s| s.server.as_ref().map(|c| c.datagrams_out))
                 .map(|d| d as f64 / sampled_s),
             sfu_cpu_us_per_forwarded_packet: server_cpu
                 .filter(|_| packets > 0)
@@ -197,8 +233,9 @@ impl Report {
             server_hold_ms: samples
                 .last
                 .server
+                .as_ref()
                 .map(|c| c.hold)
-                .zip(samples.first.server.map(|c| c.hold))
+                .zip(samples.first.server.as_ref().map(|c| c.hold))
                 .map(|(last, first)| HoldTimes::over(&last.since(&first))),
             loss_ratio: loss.ratio(None),
             audio_loss_ratio: loss.ratio(Some(Kind::Audio)),
@@ -208,6 +245,11 @@ impl Report {
             join_to_first_media_ms: Percentiles::of_micros(&join),
             keyframe_requests_received: stats.iter().map(|s| s.keyframe_requests).sum(),
             udp_rcvbuf_errors: delta(|s| s.udp_rcvbuf_errors),
+            by_transport: [("udp", false), ("tcp", true)]
+                .into_iter()
+                .filter_map(|(name, tcp)| TransportReport::over(name, tcp, &stats, window_s))
+                .collect(),
+            shards: ShardReport::over(samples, sampled_s),
             errors: error_kinds.iter().map(|e| e.count).sum(),
             error_kinds,
         }
@@ -286,9 +328,100 @@ impl Report {
                 .map_or("n/a".into(), |v| v.to_string()),
             self.errors
         );
+        for t in &self.by_transport {
+            println!(
+                "  over {}: {} of {} connected, {:.0} RTP packets/s in, audio p99 {:.2} ms, video p99 {:.2} ms, loss {:.5}",
+                t.transport,
+                t.connected,
+                t.participants,
+                t.forwarded_packets_per_s,
+                t.audio_latency_ms.p99,
+                t.video_latency_ms.p99,
+                t.loss_ratio
+            );
+        }
+        for s in &self.shards {
+            println!(
+                "  shard {}: CPU {:.1} %, {:.0} UDP datagrams + {:.0} TCP frames out/s → {} per packet out",
+                s.shard,
+                s.cpu_percent,
+                s.udp_datagrams_out_per_s,
+                s.tcp_frames_out_per_s,
+                opt(s.cpu_us_per_packet_out, " µs")
+            );
+        }
         for e in self.error_kinds.iter().take(10) {
             println!("  error ×{}: {}", e.count, e.message);
         }
+    }
+}
+
+impl TransportReport {
+    /// The peers over `tcp` (or not); `None` if there are none.
+    fn over(
+        transport: &'static str,
+        tcp: bool,
+        stats: &[PeerStats],
+        window_s: f64,
+    ) -> Option<TransportReport> {
+        let on = |s: &PeerStats| s.tcp == tcp;
+        let peers: Vec<&PeerStats> = stats.iter().filter(|s| on(s)).collect();
+        if peers.is_empty() {
+            return None;
+        }
+        let latency = |kind| {
+            let mut all = measure::histogram();
+            for h in peers.iter().filter_map(|s| s.latency.get(&kind)) {
+                let _ = all.add(h);
+            }
+            Percentiles::of_micros(&all)
+        };
+        let (loss, _) = Loss::compute(stats, on);
+        Some(TransportReport {
+            transport,
+            participants: peers.len(),
+            connected: peers.iter().filter(|s| s.connected).count(),
+            forwarded_packets_per_s: peers.iter().map(|s| s.rtp_packets).sum::<u64>() as f64
+                / window_s,
+            audio_latency_ms: latency(Kind::Audio),
+            video_latency_ms: latency(Kind::Video),
+            loss_ratio: loss.ratio(None),
+            audio_loss_ratio: loss.ratio(Some(Kind::Audio)),
+            video_loss_ratio: loss.ratio(Some(Kind::Video)),
+        })
+    }
+}
+
+impl ShardReport {
+    /// Every shard seen at both ends of the window, with its thread's CPU.
+    fn over(samples: &Samples, sampled_s: f64) -> Vec<ShardReport> {
+        let (Some(first), Some(last)) = (&samples.first.server, &samples.last.server) else {
+            return Vec::new();
+        };
+        last.shards
+            .iter()
+            .filter_map(|(shard, out)| {
+                let before = first.shards.get(shard)?;
+                let cpu = samples
+                    .last
+                    .shard_cpu
+                    .get(shard)?
+                    .saturating_sub(*samples.first.shard_cpu.get(shard)?)
+                    .as_secs_f64();
+                let udp = out
+                    .udp_datagrams_out
+                    .saturating_sub(before.udp_datagrams_out);
+                let tcp = out.tcp_frames_out.saturating_sub(before.tcp_frames_out);
+                let packets = udp + tcp;
+                Some(ShardReport {
+                    shard: *shard,
+                    cpu_percent: cpu * 100.0 / sampled_s,
+                    udp_datagrams_out_per_s: udp as f64 / sampled_s,
+                    tcp_frames_out_per_s: tcp as f64 / sampled_s,
+                    cpu_us_per_packet_out: (packets > 0).then(|| cpu * 1e6 / packets as f64),
+                })
+            })
+            .collect()
     }
 }
 
@@ -309,7 +442,8 @@ impl Loss {
     /// publisher sent inside the window from the subscriber's first received frame on, against
     /// those received. A track never received counts from the window's start. Returns the loss and
     /// the number of tracks never announced to their subscriber.
-    fn compute(stats: &[PeerStats]) -> (Loss, u64) {
+    /// Only subscribers `counted` count (publishers are every peer).
+    fn compute(stats: &[PeerStats], counted: impl Fn(&PeerStats) -> bool) -> (Loss, u64) {
         let publishers: HashMap<&str, &PeerStats> = stats
             .iter()
             .filter_map(|s| Some((s.id.as_deref()?, s)))
@@ -317,7 +451,7 @@ impl Loss {
             .collect();
         let mut loss = Loss::default();
         let mut missing = 0;
-        for subscriber in stats.iter().filter(|s| s.id.is_some()) {
+        for subscriber in stats.iter().filter(|s| s.id.is_some() && counted(s)) {
             for (id, publisher) in publishers.iter().filter(|(id, p)| {
                 p.class == subscriber.class && Some(**id) != subscriber.id.as_deref()
             }) {

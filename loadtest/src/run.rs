@@ -71,6 +71,7 @@ pub async fn run_once<T: Sfu>(
             teacher: true,
             publish_audio: true,
             publish_video: true,
+            tcp: args.over_tcp(class, 0),
             join_at: start,
         });
     }
@@ -82,6 +83,7 @@ pub async fn run_once<T: Sfu>(
                 teacher: false,
                 publish_audio: pupil < args.talkers,
                 publish_video: false,
+                tcp: args.over_tcp(class, pupil + 1),
                 join_at: start,
             });
         }
@@ -139,6 +141,10 @@ async fn sample<T: Sfu>(target: &T) -> crate::report::Sample {
         server_cpu: target.pid().and_then(|pid| measure::process_cpu(pid).ok()),
         own_cpu: measure::process_cpu(std::process::id()).ok(),
         server: target.server_counters().await,
+        shard_cpu: target
+            .pid()
+            .map(measure::shard_threads_cpu)
+            .unwrap_or_default(),
         udp_rcvbuf_errors: measure::udp_rcvbuf_errors(),
     }
 }

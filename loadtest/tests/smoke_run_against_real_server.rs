@@ -1,12 +1,13 @@
 //! A short real run: the loadtest spawns the real server, two classes of three pupils (one
-//! talking) join with real signalling and ICE/DTLS/SRTP, and the JSON report shows media flowing.
+//! talking) join with real signalling and ICE/DTLS/SRTP, half of them over ICE-TCP, and the JSON
+//! report shows media flowing on both transports.
 
 mod common;
 
 use std::time::Duration;
 
 #[test]
-fn two_small_classes_exchange_media_without_loss_or_errors() {
+fn two_small_classes_exchange_media_over_udp_and_tcp_without_loss_or_errors() {
     let server = common::classroom_bin();
     let run = common::run_with_report(
         "loadtest-smoke",
@@ -21,6 +22,8 @@ fn two_small_classes_exchange_media_without_loss_or_errors() {
             "1",
             "--duration",
             "5s",
+            "--tcp-share",
+            "0.5",
         ],
         Duration::from_secs(15),
     );
@@ -40,4 +43,27 @@ fn two_small_classes_exchange_media_without_loss_or_errors() {
         .as_f64()
         .is_some_and(|v| v > 0.0));
     assert!(report["join_to_first_media_ms"]["p99"].is_number());
+    let transports = report["by_transport"].as_array().expect("by_transport");
+    assert_eq!(transports.len(), 2, "{text}");
+    for (transport, name) in transports.iter().zip(["udp", "tcp"]) {
+        assert_eq!(transport["transport"], name, "{text}");
+        // Every other participant of each class: 4 of the 8 on each transport.
+        assert_eq!(transport["participants"], 4, "{text}");
+        assert_eq!(transport["connected"], 4, "{text}");
+        assert!(
+            transport["forwarded_packets_per_s"].as_f64() > Some(0.0),
+            "{text}"
+        );
+        assert!(transport["loss_ratio"].as_f64() < Some(0.05), "{text}");
+        assert!(
+            transport["audio_latency_ms"]["count"].as_u64() > Some(0),
+            "{text}"
+        );
+    }
+    let shards = report["shards"].as_array().expect("shards");
+    assert!(!shards.is_empty(), "{text}");
+    let sum = |key: &str| shards.iter().filter_map(|s| s[key].as_f64()).sum::<f64>();
+    assert!(sum("udp_datagrams_out_per_s") > 0.0, "{text}");
+    assert!(sum("tcp_frames_out_per_s") > 0.0, "{text}");
+    assert!(sum("cpu_percent") > 0.0, "{text}");
 }

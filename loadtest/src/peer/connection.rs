@@ -1,22 +1,21 @@
 //! One PeerConnection: a str0m `Rtc` doing real ICE, DTLS and SRTP over a loopback UDP socket of
-//! its own, sending camera and mic frames on schedule and recording what it receives. It runs in
+//! its own (or one ICE-TCP connection, see [`Wire`]), sending camera and mic frames on schedule and recording what it receives. It runs in
 //! a task of its own; the participant's signalling drives it through a [`Link`].
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, Context};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, MediaKind, Mid, Simulcast, SimulcastLayer};
-use str0m::net::{Protocol, Receive};
+use str0m::net::{Receive, TcpType};
 use str0m::{Candidate, Event, Input, Output, Rtc};
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
-use super::arrival::{self, Received};
+use super::arrival::Received;
 use super::publish::Publisher;
+use super::wire::Wire;
 use super::{Link, PeerPlan, RunContext};
 use crate::measure::{self, nanos_at, nanos_at_wall, Kind, PeerStats, TrackIn};
 
@@ -50,8 +49,7 @@ pub(super) enum Control {
 /// A PeerConnection being set up; [`Connection::spawn`] starts it.
 pub struct Connection {
     rtc: Rtc,
-    socket: UdpSocket,
-    local: SocketAddr,
+    wire: Wire,
     pending: Option<SdpPendingOffer>,
     publisher: Publisher,
     /// Incoming m-line → index in `stats.tracks`.
@@ -65,30 +63,35 @@ pub struct Connection {
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
-            .field("local", &self.local)
+            .field("wire", &self.wire)
             .finish_non_exhaustive()
     }
 }
 
 impl Connection {
-    /// Binds a loopback UDP socket and makes an ICE agent with that one host candidate.
+    /// Binds a loopback UDP socket and makes an ICE agent with that one host candidate; or, for
+    /// a peer over ICE-TCP, an agent with no candidate yet (its offer has none, as a browser's
+    /// whose UDP is blocked; the active TCP candidate is added once connected).
     pub async fn new(plan: &PeerPlan) -> anyhow::Result<Connection> {
-        let socket = UdpSocket::bind("127.0.0.1:0").await.context("UDP bind")?;
-        arrival::enable_stamps(&socket).context("kernel receive timestamps")?;
-        let local = socket.local_addr()?;
+        let wire = if plan.tcp {
+            Wire::Tcp(None)
+        } else {
+            Wire::udp().await?
+        };
         let now = Instant::now();
         let mut rtc = Rtc::builder().build(now);
-        rtc.add_local_candidate(Candidate::host(local, "udp").context("ICE candidate")?);
+        if let Some(local) = wire.local() {
+            rtc.add_local_candidate(Candidate::host(local, "udp").context("ICE candidate")?);
+        }
         Ok(Connection {
             rtc,
-            socket,
-            local,
+            wire,
             pending: None,
             publisher: Publisher::silent(),
             incoming: HashMap::new(),
             arrived: None,
             connected: false,
-            stats: PeerStats::new(plan.class, plan.teacher),
+            stats: PeerStats::new(plan),
         })
     }
 
@@ -136,8 +139,9 @@ impl Connection {
         Ok(offer.to_sdp_string())
     }
 
-    /// Takes the server's answer to our offer.
-    pub fn accept_answer(&mut self, sdp: &str) -> anyhow::Result<()> {
+    /// Takes the server's answer to our offer; an ICE-TCP peer then connects to the candidate
+    /// it names.
+    pub async fn accept_answer(&mut self, sdp: &str) -> anyhow::Result<()> {
         let answer = SdpAnswer::from_sdp_string(sdp).context("the server's answer")?;
         let pending = self
             .pending
@@ -146,7 +150,17 @@ impl Connection {
         self.rtc
             .sdp_api()
             .accept_answer(pending, answer)
-            .context("accepting the server's answer")
+            .context("accepting the server's answer")?;
+        if let Some(local) = self.wire.connect_to_answer(sdp).await? {
+            let candidate = Candidate::builder()
+                .tcp()
+                .host(local)
+                .tcptype(TcpType::Active)
+                .build()
+                .context("ICE-TCP candidate")?;
+            self.rtc.add_local_candidate(candidate);
+        }
+        Ok(())
     }
 
     /// Takes an offer from the server; returns our answer.
@@ -222,19 +236,19 @@ impl Connection {
             due_in_a_row = 0;
             sleep.as_mut().reset(wake.into());
             tokio::select! {
-                received = arrival::recv(&self.socket, &mut buf) => {
-                    let received = received.context("UDP receive")?;
+                received = self.wire.recv(&mut buf) => {
+                    let received = received.context("receive")?;
                     self.on_datagram(&buf, received, ctx)?;
                     for _ in 1..RECV_BATCH {
                         self.poll_rtc(ctx).await?;
-                        match arrival::try_recv(&self.socket, &mut buf) {
+                        match self.wire.try_recv(&mut buf) {
                             Ok(received) => self.on_datagram(&buf, received, ctx)?,
                             Err(_) => break,
                         }
                     }
                 }
                 command = commands.recv() => match command {
-                    Some(command) => self.on_control(command)?,
+                    Some(command) => self.on_control(command).await?,
                     None => return Ok(()),
                 },
                 _ = &mut sleep => {
@@ -255,9 +269,9 @@ impl Connection {
             .context("str0m timeout")
     }
 
-    fn on_control(&mut self, command: Control) -> anyhow::Result<()> {
+    async fn on_control(&mut self, command: Control) -> anyhow::Result<()> {
         match command {
-            Control::Answer(sdp) => self.accept_answer(&sdp),
+            Control::Answer(sdp) => self.accept_answer(&sdp).await,
             Control::Offer(sdp, reply) => {
                 let answer = self.answer(&sdp);
                 let _ = reply.send(answer.as_ref().map_err(|e| format!("{e:#}")).cloned());
@@ -274,7 +288,7 @@ impl Connection {
         }
     }
 
-    /// Hands str0m a datagram (in `buf[..received.len]`); frames it completes come out of the
+    /// Hands str0m a packet (in `buf[..received.len]`); frames it completes come out of the
     /// next [`Self::poll_rtc`], which is why its arrival time is kept.
     fn on_datagram(
         &mut self,
@@ -293,7 +307,11 @@ impl Connection {
         if measure::is_rtp(datagram) && ctx.window.contains(nanos_at(now)) {
             self.stats.rtp_packets += 1;
         }
-        let Ok(receive) = Receive::new(Protocol::Udp, source, self.local, datagram) else {
+        let local = self
+            .wire
+            .local()
+            .ok_or_else(|| anyhow!("a packet before the connection"))?;
+        let Ok(receive) = Receive::new(self.wire.protocol(), source, local, datagram) else {
             self.stats.errors.push("undecodable datagram".into());
             return Ok(());
         };
@@ -308,8 +326,8 @@ impl Connection {
             match self.rtc.poll_output().context("str0m output")? {
                 Output::Timeout(at) => return Ok(at),
                 Output::Transmit(t) => {
-                    if let Err(e) = self.socket.send_to(&t.contents, t.destination).await {
-                        self.stats.errors.push(format!("UDP send: {e}"));
+                    if let Err(e) = self.wire.send(&t.contents, t.destination).await {
+                        self.stats.errors.push(format!("send: {e}"));
                     }
                 }
                 Output::Event(event) => self.on_event(event, ctx),

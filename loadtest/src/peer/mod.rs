@@ -19,6 +19,8 @@ use crate::media::{CameraLayer, OpusLoop};
 mod arrival;
 mod connection;
 mod publish;
+mod tcp;
+mod wire;
 
 use connection::Control;
 pub use connection::{Connection, MLine};
@@ -32,6 +34,8 @@ pub struct PeerPlan {
     pub teacher: bool,
     pub publish_audio: bool,
     pub publish_video: bool,
+    /// Its media goes over ICE-TCP (`--tcp-share`), not UDP.
+    pub tcp: bool,
     pub join_at: Instant,
 }
 

@@ -5,6 +5,7 @@
 //! - [`classroom`]: this project's server, over its WebSocket protocol (docs/PROTOCOL.md).
 //! - [`janus`]: Janus VideoRoom (the Debian package), configured and started by the load test.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -85,11 +86,20 @@ pub trait Sfu: Sync {
 }
 
 /// What a server says about itself at one moment.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ServerCounters {
-    /// Datagrams sent since it started.
+    /// UDP datagrams sent since it started.
     pub datagrams_out: u64,
+    /// Per media shard (classroom only), by shard index.
+    pub shards: BTreeMap<usize, ShardCounters>,
     /// How long it held the datagrams it received, since it started (classroom's
     /// `classroom_shard_hold_seconds`).
     pub hold: sfu::hold_time::HoldHistogram,
+}
+
+/// What one shard of the classroom server sent since it started, per transport.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ShardCounters {
+    pub udp_datagrams_out: u64,
+    pub tcp_frames_out: u64,
 }

@@ -1,17 +1,20 @@
 //! What the load test reads from the classroom server's `/metrics`: the datagrams it sent and how
-//! long it held the datagrams it received (`classroom_shard_hold_seconds`), summed over shards.
+//! long it held the datagrams it received (`classroom_shard_hold_seconds`), summed over shards,
+//! and each shard's packets out per transport (UDP datagrams, ICE-TCP frames).
 
 use sfu::hold_time::{HoldHistogram, BUCKET_BOUNDS_US};
 
-use crate::target::ServerCounters;
+use crate::target::{ServerCounters, ShardCounters};
 
 const DATAGRAMS_OUT: &str = "classroom_shard_datagrams_out_total";
+const TCP_FRAMES_OUT: &str = "classroom_shard_tcp_frames_out_total";
 const HOLD_BUCKET: &str = "classroom_shard_hold_seconds_bucket";
 const HOLD_SUM: &str = "classroom_shard_hold_seconds_sum";
 
 /// Reads the counters out of a Prometheus text page.
 pub fn server_counters(page: &str) -> ServerCounters {
     let mut datagrams_out = 0;
+    let mut shards = std::collections::BTreeMap::<usize, ShardCounters>::new();
     // Cumulative counts per bucket bound, summed over shards; the last slot is `+Inf`.
     let mut cumulative = [0u64; BUCKET_BOUNDS_US.len() + 1];
     let mut sum_seconds = 0.0;
@@ -20,8 +23,17 @@ pub fn server_counters(page: &str) -> ServerCounters {
             continue;
         };
         let (name, labels) = series.split_once('{').unwrap_or((series, ""));
+        let shard = || label(labels, "shard").and_then(|s| s.parse::<usize>().ok());
         if name == DATAGRAMS_OUT {
-            datagrams_out += value.parse::<u64>().unwrap_or(0);
+            let count = value.parse::<u64>().unwrap_or(0);
+            datagrams_out += count;
+            if let Some(shard) = shard() {
+                shards.entry(shard).or_default().udp_datagrams_out += count;
+            }
+        } else if name == TCP_FRAMES_OUT {
+            if let (Some(shard), Ok(count)) = (shard(), value.parse::<u64>()) {
+                shards.entry(shard).or_default().tcp_frames_out += count;
+            }
         } else if name == HOLD_BUCKET {
             let slot = match label(labels, "le") {
                 Some("+Inf") => Some(BUCKET_BOUNDS_US.len()),
@@ -47,6 +59,7 @@ pub fn server_counters(page: &str) -> ServerCounters {
     hold.sum_us = (sum_seconds * 1e6).round() as u64;
     ServerCounters {
         datagrams_out,
+        shards,
         hold,
     }
 }
@@ -71,6 +84,7 @@ mod tests {
 # TYPE classroom_shard_datagrams_out_total counter
 classroom_shard_datagrams_out_total{shard=\"0\"} 100
 classroom_shard_datagrams_out_total{shard=\"1\"} 23
+classroom_shard_tcp_frames_out_total{shard=\"1\"} 40
 # TYPE classroom_shard_hold_seconds histogram
 classroom_shard_hold_seconds_bucket{shard=\"0\",le=\"0.0001\"} 5
 classroom_shard_hold_seconds_bucket{shard=\"0\",le=\"0.00025\"} 8
@@ -86,6 +100,12 @@ classroom_shard_hold_seconds_count{shard=\"1\"} 2
 ";
         let counters = server_counters(page);
         assert_eq!(counters.datagrams_out, 123);
+        let shard = |udp_datagrams_out, tcp_frames_out| ShardCounters {
+            udp_datagrams_out,
+            tcp_frames_out,
+        };
+        assert_eq!(counters.shards[&0], shard(100, 0));
+        assert_eq!(counters.shards[&1], shard(23, 40));
         let hold = counters.hold;
         assert_eq!(hold.count(), 12);
         assert_eq!(&hold.counts[..3], &[6, 3, 2]);

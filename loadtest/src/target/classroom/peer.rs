@@ -18,7 +18,7 @@ pub async fn run(
     server: ServerAddr,
     ctx: Arc<RunContext>,
 ) -> PeerStats {
-    let mut stats = PeerStats::new(plan.class, plan.teacher);
+    let mut stats = PeerStats::new(&plan);
     stats.join_started = Instant::now();
     let joined = tokio::time::timeout_at(ctx.end.into(), join(&plan, &class, &server, &ctx)).await;
     let Some((mut signalling, link, id)) = stats.joined(joined) else {

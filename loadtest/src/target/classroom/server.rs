@@ -1,5 +1,5 @@
 //! A `classroom` server we start (`--spawn-server`, optionally pinned with `--server-cpu`) on
-//! ephemeral loopback ports.
+//! ephemeral loopback ports, its media on loopback only (UDP and ICE-TCP).
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -16,12 +16,14 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The configuration of a server we start. The generator is every pupil of every class, all
 /// from one address: the per-address limits that protect a real deployment from one link would
-/// refuse it, so they are lifted here (the node-wide limits stay as shipped).
+/// refuse it, so they are lifted here (the node-wide limits stay as shipped), ICE-TCP's too.
 const SPAWNED_CONFIG: &str = "\
 [limits]
 max_connections_per_address = 1000000
 room_creations_per_minute = 1000000
 room_creation_burst = 1000000
+[media.tcp]
+max_per_address = 2048
 ";
 const LISTENING: &str = "classroom listening on http://";
 
@@ -44,6 +46,8 @@ impl SpawnedServer {
             .with_context(|| format!("writing {}", config.display()))?;
         let mut command = process::server_command(path, cpu);
         command.args(["--http", "127.0.0.1:0", "--udp-port-base", "0"]);
+        // The media default is every address of the machine; a load test stays on loopback.
+        command.args(["--media-bind-ip", "127.0.0.1", "--public-ip", "127.0.0.1"]);
         command.arg("--config").arg(&config);
         if let Some(shards) = shards {
             command.arg("--shards").arg(shards.to_string());

@@ -25,7 +25,7 @@ const KEEPALIVE_EVERY: Duration = Duration::from_secs(25);
 
 /// Runs one participant from its join to the end of the run; never fails, records instead.
 pub async fn run(plan: PeerPlan, room: u64, janus: SocketAddr, ctx: Arc<RunContext>) -> PeerStats {
-    let mut stats = PeerStats::new(plan.class, plan.teacher);
+    let mut stats = PeerStats::new(&plan);
     stats.join_started = Instant::now();
     let opened = tokio::time::timeout_at(ctx.end.into(), open(&plan, room, janus, &ctx)).await;
     let Some(mut participant) = stats.joined(opened) else {
