@@ -21,6 +21,7 @@ pub use command::{
     ClientAnswer, ClientOffer, Command, Layer, MediaEvent, PublishRights, Rejection, SdpProblem,
     TrackKind, TrackSource,
 };
+pub use core::{DropReason, Drops};
 pub use ids::{ParticipantId, RoomId};
 pub use plane::{MediaConfig, MediaPlane};
 pub use shard::{EventSink, Shard, ShardConfig};

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::core::{Counters, Gauges};
+use crate::core::{Counters, Drops, Gauges, DROP_REASONS};
 use crate::hold_time::{HoldHistogram, BUCKETS};
 use crate::tcp::{TcpCounters, TCP_COUNTER_CELLS};
 
@@ -15,7 +15,7 @@ pub struct ShardStats {
     subscriptions: AtomicU64,
     demux_entries: AtomicU64,
     forwarded: AtomicU64,
-    dropped: AtomicU64,
+    dropped: [AtomicU64; DROP_REASONS],
     keyframe_requests_sent: AtomicU64,
     datagrams_in: AtomicU64,
     datagrams_out: AtomicU64,
@@ -34,7 +34,8 @@ pub struct StatsSnapshot {
     pub subscriptions: u64,
     pub demux_entries: u64,
     pub forwarded: u64,
-    pub dropped: u64,
+    /// Packets not forwarded, by reason.
+    pub dropped: Drops,
     pub keyframe_requests_sent: u64,
     pub datagrams_in: u64,
     pub datagrams_out: u64,
@@ -64,20 +65,9 @@ impl ShardStats {
             (gauges.demux_ufrags + gauges.demux_addrs) as u64,
         );
         set(&self.forwarded, counters.forwarded);
-        let dropped = counters.dropped_unknown_source
-            + counters.dropped_unknown_ufrag
-            + counters.dropped_bad_stun
-            + counters.dropped_malformed
-            + counters.dropped_no_track
-            + counters.dropped_not_allowed
-            + counters.dropped_unselected_layer
-            + counters.dropped_awaiting_keyframe
-            + counters.dropped_not_negotiated
-            + counters.dropped_stale
-            + counters.dropped_malformed_vp8
-            + counters.dropped_codec_mismatch
-            + counters.dropped_write_failed;
-        set(&self.dropped, dropped);
+        for (cell, count) in self.dropped.iter().zip(counters.dropped.to_cells()) {
+            set(cell, count);
+        }
         set(
             &self.keyframe_requests_sent,
             counters.keyframe_requests_sent,
@@ -110,7 +100,7 @@ impl ShardStats {
             subscriptions: get(&self.subscriptions),
             demux_entries: get(&self.demux_entries),
             forwarded: get(&self.forwarded),
-            dropped: get(&self.dropped),
+            dropped: Drops::from_cells(std::array::from_fn(|i| get(&self.dropped[i]))),
             keyframe_requests_sent: get(&self.keyframe_requests_sent),
             datagrams_in: get(&self.datagrams_in),
             datagrams_out: get(&self.datagrams_out),

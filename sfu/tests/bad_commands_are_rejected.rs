@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::{client_offer, Net, Publish, Rng};
 use sfu::core::Counters;
+use sfu::DropReason;
 use sfu::{
     ClientAnswer, ClientOffer, Command, Layer, MediaEvent, ParticipantId, PublishRights, Rejection,
     RoomId, SdpProblem, TrackKind,
@@ -75,7 +76,9 @@ fn assert_media_still_flows(net: &mut Net, a: usize, b: usize) {
 }
 
 fn drops(c: &Counters) -> u64 {
-    c.dropped_unknown_source + c.dropped_unknown_ufrag + c.dropped_bad_stun
+    c.dropped.get(DropReason::UnknownSource)
+        + c.dropped.get(DropReason::UnknownUfrag)
+        + c.dropped.get(DropReason::BadStun)
 }
 
 /// Garbage never reaches the core: a command carries a parsed offer, and parsing (off the shard
@@ -243,15 +246,15 @@ fn malformed_datagrams_from_strangers_are_counted_by_reason() {
     net.inject(stranger, &[]);
     net.inject(stranger, &[0x17; 3]);
     assert_eq!(
-        net.core.counters().dropped_unknown_source,
-        before.dropped_unknown_source + 3
+        net.core.counters().dropped.get(DropReason::UnknownSource),
+        before.dropped.get(DropReason::UnknownSource) + 3
     );
 
     // STUN naming a session that is not here.
     net.inject(stranger, &binding_request("nobody-has-this"));
     assert_eq!(
-        net.core.counters().dropped_unknown_ufrag,
-        before.dropped_unknown_ufrag + 1
+        net.core.counters().dropped.get(DropReason::UnknownUfrag),
+        before.dropped.get(DropReason::UnknownUfrag) + 1
     );
 
     // STUN cut short at every length from a bare header to one byte short of whole.
@@ -261,14 +264,14 @@ fn malformed_datagrams_from_strangers_are_counted_by_reason() {
     }
     let truncated = (whole.len() - 20) as u64;
     assert_eq!(
-        net.core.counters().dropped_bad_stun,
-        before.dropped_bad_stun + truncated
+        net.core.counters().dropped.get(DropReason::BadStun),
+        before.dropped.get(DropReason::BadStun) + truncated
     );
 
     assert_eq!(drops(net.core.counters()), drops(&before) + 4 + truncated);
     assert_eq!(
-        net.core.counters().dropped_malformed,
-        before.dropped_malformed
+        net.core.counters().dropped.get(DropReason::Malformed),
+        before.dropped.get(DropReason::Malformed)
     );
     assert_media_still_flows(&mut net, a, b);
 }
@@ -307,7 +310,10 @@ fn ten_thousand_random_datagrams_never_panic_and_are_all_dropped() {
     }
     let after = net.core.counters();
     assert_eq!(drops(after), drops(&before) + N, "{after:?}");
-    assert_eq!(after.dropped_malformed, before.dropped_malformed);
+    assert_eq!(
+        after.dropped.get(DropReason::Malformed),
+        before.dropped.get(DropReason::Malformed)
+    );
     // No address was learnt from any of it, and nothing else was created.
     assert_eq!(net.core.gauges(), gauges);
     assert_media_still_flows(&mut net, a, b);
@@ -318,7 +324,7 @@ fn garbage_from_a_joined_peers_address_does_not_break_its_session() {
     let (mut net, a, b) = live_room();
     let mut rng = Rng(42);
     let spoofed = net.client(a).addr;
-    let before = net.core.counters().dropped_malformed;
+    let before = net.core.counters().dropped.get(DropReason::Malformed);
     for _ in 0..2_000 {
         let len = 1 + rng.below(1200) as usize;
         let mut datagram = rng.bytes(len);
@@ -331,7 +337,7 @@ fn garbage_from_a_joined_peers_address_does_not_break_its_session() {
         net.inject(spoofed, &datagram);
     }
     // str0m refuses some of it outright (counted); SRTP that fails authentication it drops quietly.
-    assert!(net.core.counters().dropped_malformed >= before);
+    assert!(net.core.counters().dropped.get(DropReason::Malformed) >= before);
     assert_eq!(net.core.gauges().participants, 2);
     assert_media_still_flows(&mut net, a, b);
 }
@@ -350,10 +356,10 @@ fn unauthenticated_stun_naming_a_session_does_not_take_over_its_address() {
     }
     let gauges = net.core.gauges();
     assert_eq!(gauges.demux_addrs, 2, "forged STUN was routed: {gauges:?}");
-    let before = net.core.counters().dropped_unknown_source;
+    let before = net.core.counters().dropped.get(DropReason::UnknownSource);
     assert_media_still_flows(&mut net, a, b);
     assert_eq!(
-        net.core.counters().dropped_unknown_source,
+        net.core.counters().dropped.get(DropReason::UnknownSource),
         before,
         "the peer's own media was dropped"
     );

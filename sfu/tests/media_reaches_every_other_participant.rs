@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Net, Publish};
+use sfu::DropReason;
 use sfu::{MediaEvent, TrackKind};
 
 #[test]
@@ -76,9 +77,21 @@ fn three_publishers_each_receive_the_other_two() {
     }
 
     let counters = net.core.counters();
-    assert_eq!(counters.dropped_codec_mismatch, 0, "{counters:?}");
-    assert_eq!(counters.dropped_write_failed, 0, "{counters:?}");
-    assert_eq!(counters.dropped_malformed, 0, "{counters:?}");
+    assert_eq!(
+        counters.dropped.get(DropReason::CodecMismatch),
+        0,
+        "{counters:?}"
+    );
+    assert_eq!(
+        counters.dropped.get(DropReason::WriteFailed),
+        0,
+        "{counters:?}"
+    );
+    assert_eq!(
+        counters.dropped.get(DropReason::Malformed),
+        0,
+        "{counters:?}"
+    );
     let gauges = net.core.gauges();
     assert_eq!((gauges.rooms, gauges.participants), (1, 3));
     // The core always gave a deadline in the future once it had nothing left to do.

@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::Net;
+use sfu::DropReason;
 use sfu::{Command, MediaEvent, PublishRights, TrackKind, TrackSource};
 
 const NO_MIC: PublishRights = PublishRights {
@@ -52,7 +53,7 @@ fn a_pupil_without_the_mic_right_is_not_heard_but_still_seen() {
     net.progress(Duration::from_secs(1));
     assert_eq!(received(&net, teacher, pupil, TrackKind::Audio), audio);
     assert!(received(&net, teacher, pupil, TrackKind::Video) >= video + 20);
-    assert!(net.core.counters().dropped_not_allowed >= 45);
+    assert!(net.core.counters().dropped.get(DropReason::NoRight) >= 45);
     // The pupil's own media reaching the teacher was not renegotiated.
     let later = &net.client(teacher).events[offers_before..];
     assert!(

@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Net, Publish, LAYER_FILL};
+use sfu::DropReason;
 use sfu::{Command, Layer, TrackKind};
 
 /// A simulcast teacher and two watching pupils, past their first keyframes.
@@ -48,7 +49,7 @@ fn each_pupil_gets_the_highest_layer_and_only_one() {
         assert!(got.frames >= sent, "{got:?} of {sent} a layer");
         assert_eq!(net.client(pupil).unannounced_frames, 0);
     }
-    assert!(net.core.counters().dropped_unselected_layer > 0);
+    assert!(net.core.counters().dropped.get(DropReason::LayerNotWanted) > 0);
 }
 
 #[test]
@@ -87,5 +88,5 @@ fn a_pupil_moves_to_the_low_layer_at_its_keyframe_and_the_other_stays() {
     });
     net.progress(Duration::from_secs(1));
     assert_eq!(layer_seen(&net, small, teacher), Some(2));
-    assert_eq!(net.core.counters().dropped_stale, 0);
+    assert_eq!(net.core.counters().dropped.get(DropReason::Stale), 0);
 }

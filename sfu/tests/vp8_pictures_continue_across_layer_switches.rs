@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use common::Net;
+use sfu::DropReason;
 use sfu::{Command, Layer};
 use str0m::format::Codec;
 use str0m::media::Pt;
@@ -332,7 +333,7 @@ fn picture_numbers_continue_across_forty_rounds_of_layer_switches() {
     );
     // The frames held back across a switch to their layer were refused, never forwarded.
     assert!(
-        net.core.counters().dropped_stale > 0,
+        net.core.counters().dropped.get(DropReason::Stale) > 0,
         "{:?}",
         net.core.counters()
     );
@@ -358,7 +359,7 @@ fn a_vp8_packet_whose_descriptor_does_not_parse_is_dropped_and_counted() {
         stream.write_rtp(RtpWrite::new(pt, seq.into(), time, now, payload).marker(marker));
     }
     net.progress(Duration::from_millis(200));
-    assert_eq!(net.core.counters().dropped_malformed_vp8, 1);
+    assert_eq!(net.core.counters().dropped.get(DropReason::MalformedVp8), 1);
     let received = &net.client(pupil).rtp_in;
     assert!(received
         .iter()

@@ -613,7 +613,7 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
         crate::log_limit::suppressed_total()
     );
     let stats = state.media.stats();
-    let series: [MetricSeries; 11] = [
+    let series: [MetricSeries; 10] = [
         ("classroom_shard_rooms", "gauge", |s| s.rooms),
         ("classroom_shard_media_sessions", "gauge", |s| {
             s.participants
@@ -630,7 +630,6 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
         ("classroom_shard_forwarded_total", "counter", |s| {
             s.forwarded
         }),
-        ("classroom_shard_dropped_total", "counter", |s| s.dropped),
         ("classroom_shard_keyframe_requests_total", "counter", |s| {
             s.keyframe_requests_sent
         }),
@@ -652,11 +651,28 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
             let _ = writeln!(text, "{name}{{shard=\"{shard}\"}} {}", read(snapshot));
         }
     }
+    write_drops(&mut text, &stats);
     write_hold_histograms(&mut text, &stats);
     write_tcp_metrics(&mut text, &stats);
     state.limit_counters.write_prometheus(&mut text);
     state.probes.write_prometheus(&mut text);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+/// `classroom_dropped_packets_total`: each shard's packets not forwarded, by reason
+/// (`sfu::DropReason`; per-subscriber reasons count once per subscriber not reached).
+fn write_drops(text: &mut String, stats: &[sfu::StatsSnapshot]) {
+    let name = "classroom_dropped_packets_total";
+    let _ = writeln!(text, "# TYPE {name} counter");
+    for (shard, snapshot) in stats.iter().enumerate() {
+        for (reason, count) in snapshot.dropped.by_reason() {
+            let reason = reason.label();
+            let _ = writeln!(
+                text,
+                "{name}{{shard=\"{shard}\",reason=\"{reason}\"}} {count}"
+            );
+        }
+    }
 }
 
 /// `classroom_shard_hold_seconds`: how long each shard held datagrams, from their arrival at its

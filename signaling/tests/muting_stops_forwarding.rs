@@ -1,6 +1,7 @@
 //! Muting is enforced where the media flows: str0m peers over real UDP, and after the teacher
 //! mutes a pupil the others' received audio from it stops growing (its camera goes on), then
-//! grows again once the teacher gives it the floor. No renegotiation happens in between.
+//! grows again once the teacher gives it the floor. No renegotiation happens in between, and
+//! `/metrics` names the drops (`classroom_dropped_packets_total{reason="no_right"}`).
 
 mod common;
 
@@ -60,7 +61,16 @@ async fn a_muted_pupil_is_not_heard_until_given_the_floor() {
         "the camera is not muted: {listener_after:?}"
     );
     assert_eq!(peers[2].offers_received, offers_before, "no renegotiation");
-    assert!(server.state.media.stats()[0].dropped >= 50);
+    let no_right = common::metrics::labelled(
+        &server,
+        "classroom_dropped_packets_total",
+        "reason=\"no_right\"",
+    )
+    .await;
+    assert!(
+        no_right >= 50.0,
+        "/metrics counts {no_right} packets dropped for want of the right"
+    );
 
     desk.send(json!({"type": "give_floor", "participant": speaker}))
         .await;

@@ -7,16 +7,19 @@
 //! subscriber's number for the same codec) and simulcast layer choice ([`super::layers`]). str0m
 //! encrypts it, keeps it for NACKs and answers them over RTX.
 //!
-//! Every packet that is not forwarded to a subscriber is counted under the reason why.
+//! Every packet that is not forwarded to a subscriber is counted under the reason why: the
+//! per-packet and the per-subscriber steps return `Result<_, DropReason>` and return early.
 
-use str0m::format::{detect_h264_keyframe, detect_h264_nalu, Codec};
-use str0m::media::MediaKind;
-use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
-
-use super::layers::{AtMostPreferred, Decision, MAX_LAYERS};
 use std::time::Instant;
 
-use super::participant::Participant;
+use str0m::format::{detect_h264_keyframe, detect_h264_nalu, Codec, PayloadParams};
+use str0m::media::{MediaKind, Mid, Pt};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
+use str0m::Rtc;
+
+use super::drops::DropReason;
+use super::layers::{AtMostPreferred, Decision, TrackLayers, MAX_LAYERS};
+use super::participant::{Participant, Subscription};
 use super::vp8::Vp8Numbers;
 use super::{Output, ShardCore};
 use crate::command::MediaEvent;
@@ -27,77 +30,42 @@ const MAX_CODECS_PER_TRACK: usize = 8;
 /// H.264 sequence parameter set: sent right before an IDR, a decoder can start there.
 const H264_SPS: u8 = 7;
 
+/// What every subscriber's copy of one publisher packet shares, read once per packet.
+struct Incoming {
+    publisher: ParticipantId,
+    mid: Mid,
+    /// The simulcast layer the packet belongs to.
+    slot: usize,
+    kind: MediaKind,
+    generation: u32,
+    layers: TrackLayers,
+    pt: Pt,
+    params: PayloadParams,
+    keyframe: bool,
+    seq: u64,
+    time: u32,
+    exts: ExtensionValues,
+    /// The parsed descriptor and picture numbers of a VP8 packet that has a payload.
+    vp8: Option<(Vp8Descriptor, Vp8Numbers)>,
+    now: Instant,
+}
+
 impl ShardCore {
     /// Writes a publisher's RTP packet to every other member of its room that receives its track.
     pub(super) fn forward(&mut self, publisher: ParticipantId, packet: RtpPacket) {
-        let now = self.now;
-        let Some(source) = self.participants.get_mut(&publisher) else {
-            return;
-        };
-        let Some((mid, rid)) = source.locate_ssrc(packet.header.ssrc) else {
-            self.counters.dropped_no_track += 1;
-            return;
-        };
-        let room = source.room;
-        let Some(track) = source.published.get_mut(&mid) else {
-            self.counters.dropped_no_track += 1;
-            return;
-        };
-        if !source.rights.allows(track.source) {
-            self.counters.dropped_not_allowed += 1;
-            return;
-        }
-        let Some(slot) = track.layers.slot(rid) else {
-            tracing::trace!(%publisher, %mid, ?rid, "packet of a layer the track does not have");
-            self.counters.dropped_unselected_layer += 1;
-            return;
-        };
-        track.layers.set_active(slot, true);
-        let pt = packet.header.payload_type;
-        let known = track.codecs.iter().find(|(p, _)| *p == pt).map(|(_, c)| *c);
-        let params = known.or_else(|| {
-            let params = source.rtc.codec_config().params();
-            let found = params.iter().find(|p| p.pt() == pt).copied()?;
-            if track.codecs.len() >= MAX_CODECS_PER_TRACK {
-                track.codecs.clear();
+        let incoming = match self.read_incoming(publisher, &packet) {
+            Ok(Some(incoming)) => incoming,
+            Ok(None) => return,
+            Err(reason) => {
+                self.counters.dropped.add(reason);
+                return;
             }
-            track.codecs.push((pt, found));
-            Some(found)
-        });
-        let Some(params) = params else {
-            self.counters.dropped_codec_mismatch += 1;
+        };
+        let Some(room) = self.participants.get(&publisher).map(|p| p.room) else {
             return;
         };
-        let kind = track.kind;
-        let generation = track.generation;
-        let layers = track.layers.clone();
-        let codec = params.spec().codec;
-        // Parsed once for every subscriber; a descriptor that does not parse would not decode.
-        // Padding (an empty payload, what str0m leaves of a padding-only packet) has no
-        // descriptor and goes on as before: it keeps its slot in the sequence.
-        let vp8 = match codec {
-            Codec::Vp8 if packet.payload.is_empty() => None,
-            Codec::Vp8 => match Vp8Descriptor::parse(&packet.payload) {
-                Ok(descriptor) => {
-                    Some((descriptor, Vp8Numbers::read(&descriptor, &packet.payload)))
-                }
-                Err(_) => {
-                    self.counters.dropped_malformed_vp8 += 1;
-                    return;
-                }
-            },
-            _ => None,
-        };
-        let keyframe = kind == MediaKind::Video
-            && match &vp8 {
-                Some((descriptor, _)) => descriptor.starts_keyframe(&packet.payload),
-                None => starts_keyframe(codec, &packet),
-            };
-        let seq = *packet.seq_no;
-        let time = packet.header.timestamp;
-        let exts = carried_extensions(kind, &packet.header.ext_vals);
-        if let Some(level) = exts.audio_level {
-            self.note_audio_level(room, publisher, level.unsigned_abs(), now);
+        if let Some(level) = incoming.exts.audio_level {
+            self.note_audio_level(room, publisher, level.unsigned_abs(), incoming.now);
         }
         let Some(members) = self.rooms.get(&room) else {
             return;
@@ -113,111 +81,190 @@ impl ShardCore {
             let Participant {
                 subscriptions, rtc, ..
             } = subscriber;
-            let Some(sub) = subscriptions.get_mut(&(publisher, mid)) else {
+            let Some(sub) = subscriptions.get_mut(&(publisher, incoming.mid)) else {
                 continue;
             };
-            let Some(out_mid) = sub.open_mid() else {
-                self.counters.dropped_not_negotiated += 1;
-                continue;
-            };
-            let out = &mut sub.out;
-            if out.generation != generation {
-                // Media resumed after an interruption: a new stream from the next (key)frame.
-                out.generation = generation;
-                out.layer.restart();
-                out.rewriter.resync();
-            }
-            let mut switch = false;
-            if kind == MediaKind::Video {
-                let verdict = out
-                    .layer
-                    .decide(&AtMostPreferred, &layers, slot, keyframe, now);
-                if let Some(wanted) = verdict.ask_keyframe {
-                    keyframes_wanted[wanted] = true;
-                }
-                match verdict.decision {
-                    Decision::Forward => {}
-                    Decision::Switch => {
-                        tracing::debug!(subscriber = %member, %publisher, %mid, layer = slot, "layer switch");
-                        switch = true;
-                    }
-                    Decision::OtherLayer => {
-                        self.counters.dropped_unselected_layer += 1;
-                        continue;
-                    }
-                    Decision::AwaitKeyframe => {
-                        self.counters.dropped_awaiting_keyframe += 1;
-                        continue;
+            match write_to_subscriber(&incoming, &packet, sub, rtc, &mut keyframes_wanted) {
+                Ok(()) => {
+                    self.counters.forwarded += 1;
+                    if self.dirty_set.insert(*member) {
+                        self.dirty.push_back(*member);
                     }
                 }
-            }
-            let out_pt = out.map_pt(pt, || {
-                let ours = rtc.codec_config().match_params(params)?.pt();
-                let negotiated = rtc.media(out_mid)?.remote_pts().contains(&ours);
-                negotiated.then_some(ours)
-            });
-            let Some(out_pt) = out_pt else {
-                if !switch {
-                    out.rewriter.skip(seq);
-                }
-                self.counters.dropped_codec_mismatch += 1;
-                continue;
-            };
-            let rewritten = if switch {
-                Ok(out.rewriter.switch(seq, time, now))
-            } else {
-                out.rewriter.rewrite(seq, time, now)
-            };
-            let Ok(rewritten) = rewritten else {
-                self.counters.dropped_stale += 1;
-                continue;
-            };
-            if rewritten.new_source {
-                out.vp8.start_source();
-            }
-            let vp8_patch = match &vp8 {
-                Some((descriptor, numbers)) => match out.vp8.rewrite(*numbers) {
-                    Ok(numbers) => numbers.patch(descriptor),
-                    // A publisher whose PictureIDs go back while its sequence numbers go on: the
-                    // packet's slot stays a hole (rare enough not to close it).
-                    Err(_) => {
-                        self.counters.dropped_stale += 1;
-                        continue;
-                    }
-                },
-                None => None,
-            };
-            let mut api = rtc.direct_api();
-            let Some(stream) = out.ssrc.and_then(|ssrc| api.stream_tx(&ssrc)) else {
-                self.counters.dropped_write_failed += 1;
-                continue;
-            };
-            let write = RtpWrite::new(
-                out_pt,
-                rewritten.seq.into(),
-                rewritten.time,
-                packet.timestamp,
-                packet.payload.clone(),
-            )
-            .marker(packet.header.marker)
-            .nackable(kind == MediaKind::Video)
-            .ext_vals(exts.clone());
-            let write = match vp8_patch {
-                Some(patch) => write.vp8_patch(patch),
-                None => write,
-            };
-            stream.write_rtp(write);
-            self.counters.forwarded += 1;
-            if self.dirty_set.insert(*member) {
-                self.dirty.push_back(*member);
+                Err(reason) => self.counters.dropped.add(reason),
             }
         }
         for (slot, wanted) in keyframes_wanted.into_iter().enumerate() {
             if wanted {
-                self.request_keyframe(publisher, mid, slot);
+                self.request_keyframe(publisher, incoming.mid, slot);
             }
         }
     }
+
+    /// What the packet is: its track, layer, codec and VP8 numbers. `Ok(None)`: the publisher
+    /// has left (nothing to count); `Err`: the packet can reach no subscriber.
+    fn read_incoming(
+        &mut self,
+        publisher: ParticipantId,
+        packet: &RtpPacket,
+    ) -> Result<Option<Incoming>, DropReason> {
+        let Some(source) = self.participants.get_mut(&publisher) else {
+            return Ok(None);
+        };
+        let (mid, rid) = source
+            .locate_ssrc(packet.header.ssrc)
+            .ok_or(DropReason::NoTrack)?;
+        let track = source.published.get_mut(&mid).ok_or(DropReason::NoTrack)?;
+        if !source.rights.allows(track.source) {
+            return Err(DropReason::NoRight);
+        }
+        let Some(slot) = track.layers.slot(rid) else {
+            tracing::trace!(%publisher, %mid, ?rid, "packet of a layer the track does not have");
+            return Err(DropReason::LayerNotWanted);
+        };
+        track.layers.set_active(slot, true);
+        let pt = packet.header.payload_type;
+        let known = track.codecs.iter().find(|(p, _)| *p == pt).map(|(_, c)| *c);
+        let params = known.or_else(|| {
+            let params = source.rtc.codec_config().params();
+            let found = params.iter().find(|p| p.pt() == pt).copied()?;
+            if track.codecs.len() >= MAX_CODECS_PER_TRACK {
+                track.codecs.clear();
+            }
+            track.codecs.push((pt, found));
+            Some(found)
+        });
+        let params = params.ok_or(DropReason::UnknownCodec)?;
+        let codec = params.spec().codec;
+        // Parsed once for every subscriber; a descriptor that does not parse would not decode.
+        // Padding (an empty payload, what str0m leaves of a padding-only packet) has no
+        // descriptor and goes on as before: it keeps its slot in the sequence.
+        let vp8 = match codec {
+            Codec::Vp8 if packet.payload.is_empty() => None,
+            Codec::Vp8 => {
+                let descriptor =
+                    Vp8Descriptor::parse(&packet.payload).map_err(|_| DropReason::MalformedVp8)?;
+                Some((descriptor, Vp8Numbers::read(&descriptor, &packet.payload)))
+            }
+            _ => None,
+        };
+        let keyframe = track.kind == MediaKind::Video
+            && match &vp8 {
+                Some((descriptor, _)) => descriptor.starts_keyframe(&packet.payload),
+                None => starts_keyframe(codec, packet),
+            };
+        Ok(Some(Incoming {
+            publisher,
+            mid,
+            slot,
+            kind: track.kind,
+            generation: track.generation,
+            layers: track.layers.clone(),
+            pt,
+            params,
+            keyframe,
+            seq: *packet.seq_no,
+            time: packet.header.timestamp,
+            exts: carried_extensions(track.kind, &packet.header.ext_vals),
+            vp8,
+            now: self.now,
+        }))
+    }
+}
+
+/// Writes the packet to one subscription, or says why not. A video subscription that needs a
+/// keyframe of another layer marks it in `keyframes_wanted` (one request per packet, not per
+/// subscriber).
+fn write_to_subscriber(
+    incoming: &Incoming,
+    packet: &RtpPacket,
+    sub: &mut Subscription,
+    rtc: &mut Rtc,
+    keyframes_wanted: &mut [bool; MAX_LAYERS],
+) -> Result<(), DropReason> {
+    let out_mid = sub.open_mid().ok_or(DropReason::NotNegotiated)?;
+    let out = &mut sub.out;
+    if out.generation != incoming.generation {
+        // Media resumed after an interruption: a new stream from the next (key)frame.
+        out.generation = incoming.generation;
+        out.layer.restart();
+        out.rewriter.resync();
+    }
+    let mut switch = false;
+    if incoming.kind == MediaKind::Video {
+        let verdict = out.layer.decide(
+            &AtMostPreferred,
+            &incoming.layers,
+            incoming.slot,
+            incoming.keyframe,
+            incoming.now,
+        );
+        if let Some(wanted) = verdict.ask_keyframe {
+            keyframes_wanted[wanted] = true;
+        }
+        match verdict.decision {
+            Decision::Forward => {}
+            Decision::Switch => {
+                tracing::debug!(publisher = %incoming.publisher, mid = %incoming.mid, layer = incoming.slot, "layer switch");
+                switch = true;
+            }
+            Decision::OtherLayer => return Err(DropReason::LayerNotWanted),
+            Decision::AwaitKeyframe => return Err(DropReason::AwaitingKeyframe),
+        }
+    }
+    let out_pt = out.map_pt(incoming.pt, || {
+        let ours = rtc.codec_config().match_params(incoming.params)?.pt();
+        let negotiated = rtc.media(out_mid)?.remote_pts().contains(&ours);
+        negotiated.then_some(ours)
+    });
+    let Some(out_pt) = out_pt else {
+        if !switch {
+            out.rewriter.skip(incoming.seq);
+        }
+        return Err(DropReason::CodecMismatch);
+    };
+    let rewritten = if switch {
+        out.rewriter
+            .switch(incoming.seq, incoming.time, incoming.now)
+    } else {
+        out.rewriter
+            .rewrite(incoming.seq, incoming.time, incoming.now)
+            .map_err(|_| DropReason::Stale)?
+    };
+    if rewritten.new_source {
+        out.vp8.start_source();
+    }
+    let vp8_patch = match &incoming.vp8 {
+        // A publisher whose PictureIDs go back while its sequence numbers go on: the packet's
+        // slot stays a hole (rare enough not to close it).
+        Some((descriptor, numbers)) => out
+            .vp8
+            .rewrite(*numbers)
+            .map_err(|_| DropReason::Stale)?
+            .patch(descriptor),
+        None => None,
+    };
+    let mut api = rtc.direct_api();
+    let stream = out
+        .ssrc
+        .and_then(|ssrc| api.stream_tx(&ssrc))
+        .ok_or(DropReason::WriteFailed)?;
+    let write = RtpWrite::new(
+        out_pt,
+        rewritten.seq.into(),
+        rewritten.time,
+        packet.timestamp,
+        packet.payload.clone(),
+    )
+    .marker(packet.header.marker)
+    .nackable(incoming.kind == MediaKind::Video)
+    .ext_vals(incoming.exts.clone());
+    let write = match vp8_patch {
+        Some(patch) => write.vp8_patch(patch),
+        None => write,
+    };
+    stream.write_rtp(write);
+    Ok(())
 }
 
 impl ShardCore {

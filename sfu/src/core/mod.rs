@@ -7,6 +7,7 @@
 mod codecs;
 mod commands;
 mod counters;
+mod drops;
 mod forward;
 pub mod keyframe;
 mod keyframe_requests;
@@ -29,6 +30,7 @@ use str0m::{Event, IceConnectionState};
 
 pub use codecs::offers_usable_codec;
 pub use counters::{Counters, Gauges};
+pub use drops::{DropReason, Drops, DROP_REASONS};
 
 use crate::command::{Command, MediaEvent};
 use crate::demux::{Demux, Miss};
@@ -227,27 +229,27 @@ impl ShardCore {
             Ok(id) => id,
             Err(miss) => {
                 match miss {
-                    Miss::UnknownUfrag => self.counters.dropped_unknown_ufrag += 1,
-                    Miss::BadStun => self.counters.dropped_bad_stun += 1,
-                    Miss::UnknownSource => self.counters.dropped_unknown_source += 1,
+                    Miss::UnknownUfrag => self.counters.dropped.add(DropReason::UnknownUfrag),
+                    Miss::BadStun => self.counters.dropped.add(DropReason::BadStun),
+                    Miss::UnknownSource => self.counters.dropped.add(DropReason::UnknownSource),
                 }
                 return;
             }
         };
         let destination = self.candidate_for(proto, destination);
         let Some(participant) = self.participants.get_mut(&id) else {
-            self.counters.dropped_unknown_source += 1;
+            self.counters.dropped.add(DropReason::UnknownSource);
             return;
         };
         let Ok(receive) = Receive::new(proto, source, destination, contents) else {
-            self.counters.dropped_malformed += 1;
+            self.counters.dropped.add(DropReason::Malformed);
             return;
         };
         if let Err(e) = participant
             .rtc
             .handle_input(str0m::Input::Receive(self.now, receive))
         {
-            self.counters.dropped_malformed += 1;
+            self.counters.dropped.add(DropReason::Malformed);
             tracing::debug!(participant = %id, error = %e, "peer sent a datagram str0m refused");
         }
         // In RTP mode str0m holds one received packet until it is polled: poll now, before the

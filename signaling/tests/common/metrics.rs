@@ -21,6 +21,18 @@ pub async fn totals(server: &Server) -> BTreeMap<String, f64> {
     totals
 }
 
+/// One labelled series of `/metrics` summed over its other labels (shards): `name{…label…}`,
+/// `label` written as it appears, e.g. `reason="no_right"`.
+pub async fn labelled(server: &Server, name: &str, label: &str) -> f64 {
+    let (status, body) = super::http_get(server, "/metrics").await;
+    assert_eq!(status, 200, "metrics answer: {body}");
+    body.lines()
+        .filter(|line| line.starts_with(&format!("{name}{{")))
+        .filter(|line| line.contains(label))
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
 /// What a node holds for classes and participants: the gauges that must come back to their
 /// resting value once everyone is gone.
 pub const HELD: [&str; 11] = [
