@@ -12,12 +12,14 @@ import path from 'node:path';
 import {
   ARTIFACTS,
   JOIN_TIMEOUT_MS,
+  SAMPLE_GAP_MS,
   assertMediaGrew,
   closePage,
   createRoom,
   harness,
   openPage,
   sampleInbound,
+  stream,
   useHarness,
   waitFirstMedia,
   waitJoined,
@@ -138,6 +140,18 @@ test('a teacher and two pupils see and hear each other', { timeout: 180_000 }, a
       assertMediaGrew(samples[i + 1], teacherInfo.id, 'audio', `${pupil.label} hears the teacher`);
     }
     for (const id of pupilIds) assertMediaGrew(samples[0], id, 'audio', 'the teacher hears each pupil');
+
+    // Pupils come in with the microphone off, and the server's answer asks every Opus sender for
+    // DTX (usedtx=1): their silence goes out as a packet every few hundred ms, not 50 a second
+    // (measured: about 5 a second with DTX, 51 without). Above zero: the stream stays alive.
+    for (const id of pupilIds) {
+      const [a, b] = [stream(samples[0].earlier, id, 'audio'), stream(samples[0].later, id, 'audio')];
+      const perSecond = (b.packetsReceived - a.packetsReceived) / (SAMPLE_GAP_MS / 1000);
+      assert.ok(
+        perSecond > 0 && perSecond < 20,
+        `a pupil with the mic off sends DTX silence: ${perSecond} audio packets/s reach the teacher`,
+      );
+    }
 
     // Every participant has a tile (self included), named and with a role.
     const tiles = await teacher.page.evaluate(() =>
