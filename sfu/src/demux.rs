@@ -118,6 +118,11 @@ impl Demux {
         self.by_addr.contains_key(&(proto, source))
     }
 
+    /// The participant whose session holds `source` over `proto`, without learning anything.
+    pub fn participant_at(&self, proto: Protocol, source: SocketAddr) -> Option<ParticipantId> {
+        self.by_addr.get(&(proto, source)).copied()
+    }
+
     /// Forgets everything about `participant`.
     pub fn remove(&mut self, participant: ParticipantId) {
         self.by_ufrag.retain(|_, (p, _)| *p != participant);

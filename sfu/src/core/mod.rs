@@ -176,6 +176,19 @@ impl ShardCore {
         }
     }
 
+    /// What the input so far caused, without working out the next timeout: `None` once every
+    /// session written to has been polled. For sending part of a read burst's output early.
+    pub fn poll_caused(&mut self) -> Option<Output> {
+        loop {
+            if let Some(out) = self.outputs.pop_front() {
+                return Some(out);
+            }
+            let id = self.dirty.pop_front()?;
+            self.dirty_set.remove(&id);
+            self.drive(id);
+        }
+    }
+
     /// The next thing to do. Returns [`Output::Timeout`] when there is nothing until then.
     pub fn poll_output(&mut self) -> Output {
         loop {
@@ -210,6 +223,36 @@ impl ShardCore {
     /// Running totals: forwarded media and every drop, by reason.
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// Whether `datagram` from `source` is RTP of one of its session's audio codecs, read from
+    /// the RTP header, which SRTP leaves in the clear. The shard handles those first in a read
+    /// burst, so a keyframe fanned out to a whole class does not hold the audio behind it.
+    pub fn is_audio_rtp(&self, proto: Protocol, source: SocketAddr, datagram: &[u8]) -> bool {
+        const RTP_VERSION_2: std::ops::RangeInclusive<u8> = 0x80..=0xbf;
+        // RTCP shares the port (rtcp-mux): its packet types 192–223 sit where RTP has the marker
+        // bit and payload type (RFC 5761).
+        const RTCP_TYPES: std::ops::RangeInclusive<u8> = 192..=223;
+        let (Some(first), Some(second)) = (datagram.first(), datagram.get(1)) else {
+            return false;
+        };
+        if datagram.len() < 12 || !RTP_VERSION_2.contains(first) || RTCP_TYPES.contains(second) {
+            return false;
+        }
+        let pt = second & 0x7f;
+        let Some(participant) = self
+            .demux
+            .participant_at(proto, source)
+            .and_then(|id| self.participants.get(&id))
+        else {
+            return false;
+        };
+        participant
+            .rtc
+            .codec_config()
+            .params()
+            .iter()
+            .any(|p| *p.pt() == pt && p.spec().codec.is_audio())
     }
 
     /// Whether packets from `source` over `proto` reach a session: its STUN was signed for one,
