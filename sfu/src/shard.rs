@@ -382,18 +382,25 @@ impl ShardLoop {
                     arrived,
                 }) => {
                     self.datagrams_in += 1;
-                    let audio = self.core.is_audio_rtp(Protocol::Udp, source, &cell[..len]);
                     burst.push(Datagram {
                         slot,
                         len,
                         source,
-                        audio,
+                        audio: false,
                         arrived,
                     });
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 // ICMP errors from a peer that went away surface here on Linux; not fatal.
                 Err(e) => tracing::debug!(error = %e, "recv failed"),
+            }
+        }
+        // A lone datagram has nothing to go ahead of.
+        if burst.len() > 1 {
+            for d in &mut burst {
+                let start = d.slot * RECV_BUFFER;
+                let contents = &buf[start..start + d.len];
+                d.audio = self.core.is_audio_rtp(Protocol::Udp, d.source, contents);
             }
         }
         let audio = burst.iter().filter(|d| d.audio).count();
@@ -411,16 +418,14 @@ impl ShardLoop {
                 );
             }
             if pass_audio && audio_early {
+                let audio_arrivals = burst.iter().filter(|d| d.audio).filter_map(|d| d.arrived);
+                self.unflushed.extend(audio_arrivals);
                 self.send_caused();
-                let now = SystemTime::now();
-                for arrived in burst.iter().filter(|d| d.audio).filter_map(|d| d.arrived) {
-                    self.hold
-                        .record(now.duration_since(arrived).unwrap_or_default());
-                }
+                self.note_hold_times();
             }
         }
-        let held = burst.iter().filter(|d| !(audio_early && d.audio));
-        self.unflushed.extend(held.filter_map(|d| d.arrived));
+        let rest = burst.iter().filter(|d| !(audio_early && d.audio));
+        self.unflushed.extend(rest.filter_map(|d| d.arrived));
         burst.clear();
         self.burst = burst;
     }
@@ -502,13 +507,14 @@ impl ShardLoop {
                     self.sinks.remove(&participant);
                 }
             }
+            // `flush` acts on it; `poll_caused` never returns one.
             Output::Timeout(_) => {}
         }
     }
 
     /// Everything the datagrams read since the last flush caused has now been sent: they were
-    /// held from their arrival until now (a burst's audio sent ahead of the rest was recorded
-    /// when it went, in `read_burst`). (Flushing after each datagram instead would shorten
+    /// held from their arrival until now (a burst's audio sent ahead of the rest is recorded
+    /// when it went, by `read_burst`). (Flushing after each datagram instead would shorten
     /// the hold of the first ones in a burst, but measured at 3 classes it cost 5–15 % more CPU
     /// per forwarded packet and made p99 worse: see docs/BENCHMARKS.md.)
     fn note_hold_times(&mut self) {

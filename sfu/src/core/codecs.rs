@@ -37,7 +37,8 @@ const OPUS_PT: u8 = 111;
 /// sender follows): in-band FEC, so a lost packet is rebuilt from the next one (what a pupil on a
 /// lossy link hears), and DTX, so an open microphone in a quiet room sends a packet every 400 ms
 /// instead of 50 a second (less uplink for the pupil, less to forward for the shard). `minptime`
-/// 10 as browsers offer it.
+/// 10 as browsers offer it. (str0m's `enable_opus` writes FEC but has no switch for DTX, so
+/// Opus is added by hand with these.)
 fn opus_format() -> FormatParams {
     FormatParams {
         min_p_time: Some(10),

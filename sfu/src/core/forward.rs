@@ -33,6 +33,7 @@ const H264_SPS: u8 = 7;
 /// What every subscriber's copy of one publisher packet shares, read once per packet.
 struct Incoming {
     publisher: ParticipantId,
+    room: RoomId,
     mid: Mid,
     /// The simulcast layer the packet belongs to.
     slot: usize,
@@ -61,13 +62,11 @@ impl ShardCore {
                 return;
             }
         };
-        let Some(room) = self.participants.get(&publisher).map(|p| p.room) else {
-            return;
-        };
         if let Some(level) = incoming.exts.audio_level {
+            let room = incoming.room;
             self.note_audio_level(room, publisher, level.unsigned_abs(), incoming.now);
         }
-        let Some(members) = self.rooms.get(&room) else {
+        let Some(members) = self.rooms.get(&incoming.room) else {
             return;
         };
         let mut keyframes_wanted = [false; MAX_LAYERS];
@@ -155,6 +154,7 @@ impl ShardCore {
             };
         Ok(Some(Incoming {
             publisher,
+            room: source.room,
             mid,
             slot,
             kind: track.kind,

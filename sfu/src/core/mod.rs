@@ -233,13 +233,14 @@ impl ShardCore {
         // RTCP shares the port (rtcp-mux): its packet types 192–223 sit where RTP has the marker
         // bit and payload type (RFC 5761).
         const RTCP_TYPES: std::ops::RangeInclusive<u8> = 192..=223;
-        let (Some(first), Some(second)) = (datagram.first(), datagram.get(1)) else {
-            return false;
-        };
-        if datagram.len() < 12 || !RTP_VERSION_2.contains(first) || RTCP_TYPES.contains(second) {
+        const RTP_HEADER: usize = 12;
+        if datagram.len() < RTP_HEADER
+            || !RTP_VERSION_2.contains(&datagram[0])
+            || RTCP_TYPES.contains(&datagram[1])
+        {
             return false;
         }
-        let pt = second & 0x7f;
+        let pt = datagram[1] & 0x7f;
         let Some(participant) = self
             .demux
             .participant_at(proto, source)
