@@ -5,7 +5,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use sfu::core::layers::{AtMostPreferred, Decision, Layer, LayerSelector, TrackLayers};
+use sfu::core::layers::{Decision, Layer, LayerSelector, TrackLayers, UpTo};
 use sfu::core::rewrite::Rewriter;
 
 const CLASS: usize = 30;
@@ -25,10 +25,10 @@ fn layer_switch(c: &mut Criterion) {
 
     // Steady state: one subscriber, a packet of its layer.
     let mut selector = LayerSelector::new(Layer::High);
-    selector.decide(&AtMostPreferred, &layers, 2, true, now);
+    selector.decide(&UpTo::ALL, &layers, 2, true, now);
     group.throughput(Throughput::Elements(1));
     group.bench_function("decide_steady", |b| {
-        b.iter(|| black_box(selector.decide(&AtMostPreferred, &layers, black_box(2), false, now)))
+        b.iter(|| black_box(selector.decide(&UpTo::ALL, &layers, black_box(2), false, now)))
     });
 
     // A class of 30 on the high layer is told to go low; the low layer's keyframe arrives: each
@@ -40,7 +40,7 @@ fn layer_switch(c: &mut Criterion) {
     let mut seq = 0u64;
     let mut target = 0usize;
     for (selector, rewriter) in &mut class {
-        selector.decide(&AtMostPreferred, &layers, 2, true, at);
+        selector.decide(&UpTo::ALL, &layers, 2, true, at);
         rewriter.rewrite(seq, 0, at).ok();
     }
     group.throughput(Throughput::Elements(CLASS as u64));
@@ -51,7 +51,7 @@ fn layer_switch(c: &mut Criterion) {
             let preferred = if target == 0 { Layer::Low } else { Layer::High };
             for (selector, rewriter) in &mut class {
                 selector.preferred = preferred;
-                let verdict = selector.decide(&AtMostPreferred, &layers, target, true, at);
+                let verdict = selector.decide(&UpTo::ALL, &layers, target, true, at);
                 assert_eq!(verdict.decision, Decision::Switch);
                 black_box(rewriter.switch(seq, seq as u32, at));
             }

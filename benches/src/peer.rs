@@ -131,7 +131,12 @@ impl Peer {
             }
             MediaEvent::TrackAdded { .. } => self.tracks_announced += 1,
             MediaEvent::Connected => self.core_connected = true,
-            MediaEvent::TrackRemoved { .. } | MediaEvent::ActiveSpeaker { .. } => {}
+            MediaEvent::TrackRemoved { .. }
+            | MediaEvent::ActiveSpeaker { .. }
+            | MediaEvent::VideoResumed { .. } => {}
+            MediaEvent::VideoPaused { .. } => {
+                panic!("a video was paused for {id}: the benchmark would not measure full fan-out")
+            }
             MediaEvent::Rejected(why) => panic!("the core rejected {id}: {why:?}"),
             MediaEvent::Gone => panic!("the session of {id} ended during the benchmark"),
         }

@@ -5,6 +5,7 @@ use str0m::change::{SdpAnswer, SdpOffer};
 use crate::core::offers_usable_codec;
 use crate::ids::{ParticipantId, RoomId};
 
+pub use crate::core::allocation::PauseReason;
 pub use crate::core::layers::Layer;
 
 /// A request from the control plane (signalling) to the shard that holds the room.
@@ -50,6 +51,9 @@ pub enum Command {
         publisher: ParticipantId,
         layer: Layer,
     },
+    /// Tell the participant again which videos are paused for it ([`MediaEvent::VideoPaused`]
+    /// for each): its client came back after a dropped connection and forgot what it was told.
+    RepeatPauses { participant: ParticipantId },
 }
 
 impl Command {
@@ -60,7 +64,8 @@ impl Command {
             | Command::Offer { participant, .. }
             | Command::Answer { participant, .. }
             | Command::Leave { participant }
-            | Command::SetRights { participant, .. } => *participant,
+            | Command::SetRights { participant, .. }
+            | Command::RepeatPauses { participant } => *participant,
             Command::SetPreferredLayer { subscriber, .. } => *subscriber,
         }
     }
@@ -190,6 +195,18 @@ pub enum MediaEvent {
     /// `participant` is now the one speaking in the room (sent to every member; at most every
     /// 500 ms, and only on a change).
     ActiveSpeaker { participant: ParticipantId },
+    /// The participant no longer receives `publisher`'s video of `source`, and why. Nothing of
+    /// it is forwarded until [`MediaEvent::VideoResumed`].
+    VideoPaused {
+        publisher: ParticipantId,
+        source: TrackSource,
+        reason: PauseReason,
+    },
+    /// `publisher`'s video of `source` is forwarded again (from its next keyframe).
+    VideoResumed {
+        publisher: ParticipantId,
+        source: TrackSource,
+    },
     /// ICE and DTLS are up: media flows.
     Connected,
     /// A command about this participant was refused; its session goes on unchanged.

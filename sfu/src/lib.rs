@@ -18,8 +18,8 @@ pub mod stats;
 pub mod tcp;
 
 pub use command::{
-    ClientAnswer, ClientOffer, Command, Layer, MediaEvent, PublishRights, Rejection, SdpProblem,
-    TrackKind, TrackSource,
+    ClientAnswer, ClientOffer, Command, Layer, MediaEvent, PauseReason, PublishRights, Rejection,
+    SdpProblem, TrackKind, TrackSource,
 };
 pub use core::{DropReason, Drops};
 pub use ids::{ParticipantId, RoomId};

@@ -27,6 +27,9 @@ pub struct MediaConfig {
     /// How long a new media session may take to connect before it is freed (see
     /// [`crate::core::DEFAULT_CONNECT_TIMEOUT`]).
     pub connect_timeout: std::time::Duration,
+    /// Whether each subscriber's downlink is estimated and its videos shared out by it (see
+    /// [`crate::core::ShardCore::with_downlink_estimation`]).
+    pub downlink_estimation: bool,
 }
 
 /// Every shard of the node.
@@ -55,6 +58,7 @@ impl MediaPlane {
                 tcp_bind: SocketAddr::new(config.bind_ip, tcp),
                 public_ips: public_ips.clone(),
                 connect_timeout: config.connect_timeout,
+                downlink_estimation: config.downlink_estimation,
                 tcp_limits: config.tcp_limits,
             };
             shards.push(Shard::spawn(index, &shard)?);

@@ -63,6 +63,8 @@ pub struct ShardConfig {
     pub public_ips: Vec<IpAddr>,
     /// How long a new media session may take to connect.
     pub connect_timeout: Duration,
+    /// Whether subscribers' downlinks are estimated and shared out.
+    pub downlink_estimation: bool,
     /// The bounds of the ICE-TCP connections.
     pub tcp_limits: TcpLimits,
 }
@@ -129,10 +131,12 @@ impl Shard {
                 let stats = stats.clone();
                 let candidates = candidates.clone();
                 let connect_timeout = config.connect_timeout;
+                let downlink_estimation = config.downlink_estimation;
                 move || {
                     let core = ShardCore::new(local_addr, Instant::now())
                         .with_candidates(candidates)
-                        .with_connect_timeout(connect_timeout);
+                        .with_connect_timeout(connect_timeout)
+                        .with_downlink_estimation(downlink_estimation);
                     let sockets = Sockets {
                         udp: socket,
                         local_addr,

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::core::{Counters, Drops, Gauges, DROP_REASONS};
+use crate::core::{Counters, Drops, Gauges, DOWNLINK_BUCKETS, DROP_REASONS};
 use crate::hold_time::{HoldHistogram, BUCKETS};
 use crate::tcp::{TcpCounters, TCP_COUNTER_CELLS};
 
@@ -23,6 +23,10 @@ pub struct ShardStats {
     hold_counts: [AtomicU64; BUCKETS],
     hold_sum_us: AtomicU64,
     tcp: [AtomicU64; TCP_COUNTER_CELLS],
+    downlinks: [AtomicU64; DOWNLINK_BUCKETS],
+    videos_paused_now: [AtomicU64; 2],
+    videos_paused: AtomicU64,
+    layer_switches: [AtomicU64; 2],
 }
 
 /// A copy of one shard's stats at one moment.
@@ -45,6 +49,15 @@ pub struct StatsSnapshot {
     pub hold: HoldHistogram,
     /// The ICE-TCP connections: open now, closed by reason, frames and drops.
     pub tcp: TcpCounters,
+    /// Media sessions by downlink estimate, per bucket of `sfu::core::DOWNLINK_BUCKETS_BPS`
+    /// (not cumulative; the last bucket is above every bound).
+    pub downlinks: [u64; DOWNLINK_BUCKETS],
+    /// Subscriptions to a video paused now: for bandwidth, beyond last-N.
+    pub videos_paused_now: [u64; 2],
+    /// Videos paused for a subscriber, since the shard started.
+    pub videos_paused: u64,
+    /// Layer switches of subscribers' videos: down, up.
+    pub layer_switches: [u64; 2],
 }
 
 impl ShardStats {
@@ -82,6 +95,20 @@ impl ShardStats {
             set(cell, count);
         }
         set(&self.hold_sum_us, hold.sum_us);
+        for (cell, count) in self.downlinks.iter().zip(gauges.downlinks) {
+            set(cell, count as u64);
+        }
+        set(
+            &self.videos_paused_now[0],
+            gauges.videos_paused_bandwidth as u64,
+        );
+        set(
+            &self.videos_paused_now[1],
+            gauges.videos_paused_last_n as u64,
+        );
+        set(&self.videos_paused, counters.videos_paused);
+        set(&self.layer_switches[0], counters.layer_switches_down);
+        set(&self.layer_switches[1], counters.layer_switches_up);
     }
 
     pub(crate) fn publish_tcp(&self, tcp: &TcpCounters) {
@@ -110,6 +137,10 @@ impl ShardStats {
                 sum_us: get(&self.hold_sum_us),
             },
             tcp: TcpCounters::from_cells(std::array::from_fn(|i| get(&self.tcp[i]))),
+            downlinks: std::array::from_fn(|i| get(&self.downlinks[i])),
+            videos_paused_now: std::array::from_fn(|i| get(&self.videos_paused_now[i])),
+            videos_paused: get(&self.videos_paused),
+            layer_switches: std::array::from_fn(|i| get(&self.layer_switches[i])),
         }
     }
 }

@@ -139,6 +139,11 @@ pub struct MediaSection {
     /// Seconds a media session may take to connect (ICE, then DTLS) after its first offer
     /// before it is freed and its client told `bye` (`media_failed`).
     pub connect_timeout_secs: u64,
+    /// Estimate each subscriber's downlink and share it among the videos it receives: layers
+    /// follow the link and a video that does not fit is paused (`docs/MEDIA.md`). Off by
+    /// default until it is proven with real browsers under impairment, and until the server's
+    /// own CPU load no longer reads as congestion (`docs/MEDIA.md`, "Why it is off by default").
+    pub downlink_estimation: bool,
 }
 
 /// The bounds of each shard's ICE-TCP connections (`[media.tcp]`); see `docs/SECURITY.md`.
@@ -235,6 +240,7 @@ impl Default for MediaSection {
             tcp_port_base: None,
             tcp: TcpSection::default(),
             connect_timeout_secs: DEFAULT_CONNECT_TIMEOUT_SECS,
+            downlink_estimation: false,
         }
     }
 }

@@ -606,6 +606,7 @@ mod tests {
             tcp_port_base: 0,
             tcp_limits: sfu::TcpLimits::default(),
             connect_timeout: Duration::from_secs(20),
+            downlink_estimation: false,
         })
         .expect("media plane on loopback")
     }

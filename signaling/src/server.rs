@@ -105,6 +105,7 @@ impl Server {
             tcp_port_base: config.tcp_port_base(),
             tcp_limits: config.media.tcp.limits(),
             connect_timeout: Duration::from_secs(config.media.connect_timeout_secs),
+            downlink_estimation: config.media.downlink_estimation,
         })
         .map_err(|e| anyhow::anyhow!("cannot bind the media ports: {e}"))?;
         let listener = TcpListener::bind(config.http)
@@ -654,6 +655,7 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
     write_drops(&mut text, &stats);
     write_hold_histograms(&mut text, &stats);
     write_tcp_metrics(&mut text, &stats);
+    write_downlink_metrics(&mut text, &stats);
     state.limit_counters.write_prometheus(&mut text);
     state.probes.write_prometheus(&mut text);
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
@@ -699,6 +701,59 @@ fn write_hold_histograms(text: &mut String, stats: &[sfu::StatsSnapshot]) {
         let sum = hold.sum_us as f64 / 1e6;
         let _ = writeln!(text, "{name}_sum{{shard=\"{shard}\"}} {sum}");
         let _ = writeln!(text, "{name}_count{{shard=\"{shard}\"}} {total}");
+    }
+}
+
+/// What subscribers' downlinks allow: media sessions by downlink estimate (cumulative buckets of
+/// the current estimates, no participant named), videos paused now by reason, pauses and layer
+/// switches since the start.
+fn write_downlink_metrics(text: &mut String, stats: &[sfu::StatsSnapshot]) {
+    let name = "classroom_shard_downlink_estimates";
+    let _ = writeln!(text, "# TYPE {name} gauge");
+    for (shard, snapshot) in stats.iter().enumerate() {
+        let mut cumulative = 0;
+        let bounds = sfu::core::DOWNLINK_BUCKETS_BPS
+            .iter()
+            .map(|b| b.to_string());
+        for (le, count) in bounds
+            .chain(std::iter::once("+Inf".to_owned()))
+            .zip(snapshot.downlinks)
+        {
+            cumulative += count;
+            let _ = writeln!(text, "{name}{{shard=\"{shard}\",le=\"{le}\"}} {cumulative}");
+        }
+    }
+    let name = "classroom_shard_videos_paused";
+    let _ = writeln!(text, "# TYPE {name} gauge");
+    for (shard, snapshot) in stats.iter().enumerate() {
+        for (reason, count) in ["bandwidth", "last_n"]
+            .iter()
+            .zip(snapshot.videos_paused_now)
+        {
+            let _ = writeln!(
+                text,
+                "{name}{{shard=\"{shard}\",reason=\"{reason}\"}} {count}"
+            );
+        }
+    }
+    let name = "classroom_shard_layer_switches_total";
+    let _ = writeln!(text, "# TYPE {name} counter");
+    for (shard, snapshot) in stats.iter().enumerate() {
+        for (direction, count) in ["down", "up"].iter().zip(snapshot.layer_switches) {
+            let _ = writeln!(
+                text,
+                "{name}{{shard=\"{shard}\",direction=\"{direction}\"}} {count}"
+            );
+        }
+    }
+    let name = "classroom_shard_video_pauses_total";
+    let _ = writeln!(text, "# TYPE {name} counter");
+    for (shard, snapshot) in stats.iter().enumerate() {
+        let _ = writeln!(
+            text,
+            "{name}{{shard=\"{shard}\"}} {}",
+            snapshot.videos_paused
+        );
     }
 }
 

@@ -12,6 +12,7 @@ import { deviceId, nameProblem, storedName } from './identity.js';
 import { Layout } from './layout.js';
 import { Tile } from './tiles.js';
 import { VideoQualityRequests } from './video-quality.js';
+import { VideoPauses } from './video-pauses.js';
 import { watchQuality } from './quality.js';
 import { ClassControls } from './class-controls.js';
 import { Reconnector } from './reconnect.js';
@@ -78,6 +79,11 @@ const layout = new Layout({
   pageLabel: (page, pages) => format(STRINGS.pageOf, { page, pages }),
 });
 layout.onChange = () => relayout();
+/**
+ * The classmates' videos the server stopped sending us (`video_paused`), kept apart from the
+ * tiles: a pause may come before its tile exists, and each new tile starts from it.
+ */
+const videoPauses = new VideoPauses();
 const controls = new ClassControls(classroom, () => connection);
 /** Brings the signalling session back after the socket dropped (see reconnect.js). */
 const reconnector = new Reconnector({
@@ -195,6 +201,8 @@ function wireConnection(conn) {
   conn.on('resumed', onResumed);
   conn.on('ice_servers', (msg) => relays.update(msg));
   conn.on('active_speaker', (msg) => showSpeaker(msg.participant));
+  conn.on('video_paused', (msg) => showPause(videoPauses.paused(msg)));
+  conn.on('video_resumed', (msg) => showPause(videoPauses.resumed(msg)));
   conn.on('error', onServerError);
   conn.on('bye', onBye);
   conn.on('socket-close', (info) => {
@@ -213,7 +221,7 @@ function wireConnection(conn) {
   });
   conn.on('protocol-violation', (info) => console.warn(`classroom: ignored a server frame: ${info.problem}`));
   for (const type of ['welcome', 'answer', 'offer', 'track_added', 'track_removed', 'participant_joined',
-    'participant_left', 'participant_updated', 'error', 'bye']) {
+    'participant_left', 'participant_updated', 'video_paused', 'video_resumed', 'error', 'bye']) {
     conn.on(type, (msg) => console.debug(`classroom: <- ${type}`, summarize(msg)));
   }
 }
@@ -281,12 +289,20 @@ function startMedia() {
   });
   session.addEventListener('track-ended', ({ detail }) => {
     if (detail.source === 'screen') {
+      videoPauses.forget(detail.participant, 'screen');
       removeTile(`${detail.participant}/screen`);
       relayout();
       return;
     }
     const tile = tiles.get(detail.participant);
-    if (tile && tile.track(detail.kind) === detail.track) tile.setTrack(detail.kind, null);
+    if (!tile || tile.track(detail.kind) !== detail.track) return;
+    tile.setTrack(detail.kind, null);
+    // The pause was about the track that ended; the next one starts unpaused unless the server
+    // says otherwise.
+    if (detail.kind === 'video') {
+      videoPauses.forget(detail.participant, detail.source);
+      showPause(detail.participant);
+    }
   });
   session.addEventListener('connection-state', async ({ detail }) => {
     console.debug(`classroom: media connection ${detail.state}`);
@@ -310,11 +326,21 @@ function screenTile(participant) {
   let tile = tiles.get(id);
   const owner = classroom.participants.get(participant);
   if (!tile && owner) {
-    tile = new Tile({ ...owner, id, name: format(STRINGS.screenOf, { name: owner.name }) }, { onAutoplayBlocked });
-    tile.element.classList.add('screen');
+    tile = new Tile({ ...owner, id }, { screen: true, onAutoplayBlocked });
+    tile.setPaused(videoPauses.reason(id));
     tiles.set(id, tile);
   }
   return tile;
+}
+
+/** Shows on tile `id` (if there is one) whether the server pauses its video for us now. */
+function showPause(id) {
+  if (id !== null) tiles.get(id)?.setPaused(videoPauses.reason(id));
+}
+
+/** Forgets every pause (they may be stale or about a media session gone) and shows the videos. */
+function forgetPauses() {
+  for (const id of videoPauses.clear()) showPause(id);
 }
 
 function removeTile(id) {
@@ -333,6 +359,7 @@ function addParticipant(participant) {
     tile.update(participant);
   } else {
     tile = new Tile(participant, { onAutoplayBlocked, onPin: togglePin });
+    tile.setPaused(videoPauses.reason(participant.id));
     tiles.set(participant.id, tile);
     videoQuality.watch(participant.id, tile.element);
   }
@@ -364,6 +391,7 @@ function relayout() {
 
 function removeParticipant(id) {
   classroom.participants.delete(id);
+  videoPauses.forgetParticipant(id);
   removeTile(id);
   removeTile(`${id}/screen`);
   if (layout.pinned === id) layout.pinned = null;
@@ -489,6 +517,10 @@ function onResumed(msg) {
   applyRights(msg.you.rights);
   // Wishes made while the socket was down were not sent; the server kept the others.
   videoQuality.flush();
+  // A `video_resumed` sent while the socket was down is lost: a pause still believed in would hide
+  // a video that flows again. The server follows `resumed` with a `video_paused` for each video
+  // still paused for us (docs/PROTOCOL.md).
+  forgetPauses();
   if (msg.media === 'restart') {
     // The server freed our media session meanwhile: a new one, with every track announced again.
     for (const [id, tile] of tiles) if (id.endsWith('/screen')) removeTile(id);
@@ -609,6 +641,7 @@ function rejoinFresh() {
   screenTrack = null;
   for (const tile of tiles.values()) tile.remove();
   tiles.clear();
+  videoPauses.clear();
   classroom.participants.clear();
   classroom.you = null;
   classroom.resumeToken = null;
@@ -629,6 +662,7 @@ function endSession(state, text, options = {}) {
   for (const track of local.stream.getTracks()) track.stop();
   for (const tile of tiles.values()) tile.remove();
   tiles.clear();
+  videoPauses.clear();
   connection?.close();
   prejoin.hide();
   setState(state);

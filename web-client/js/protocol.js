@@ -24,6 +24,8 @@ export const SERVER_MESSAGE_TYPES = Object.freeze([
   'reconnected',
   'resumed',
   'active_speaker',
+  'video_paused',
+  'video_resumed',
   'error',
   'bye',
   'pong',

@@ -45,7 +45,11 @@ export class Tile {
   #micOff;
   #cameraOff;
   #quality;
+  #pausedNote;
   #self;
+  #screen;
+  /** Why the server stopped sending this video to us ('bandwidth' | 'last_n'), or null. */
+  #paused = null;
   #tracks = { audio: null, video: null };
   #participant;
   #onAutoplayBlocked;
@@ -53,13 +57,16 @@ export class Tile {
 
   /**
    * @param {{id: string, name: string, role: string, audio: boolean, video: boolean}} participant
-   * @param {{self?: boolean, onAutoplayBlocked?: () => void, onPin?: (id: string) => void}} [options]
-   *   `onPin` adds a button that shows this participant large (and back).
+   * @param {{self?: boolean, screen?: boolean, onAutoplayBlocked?: () => void,
+   *   onPin?: (id: string) => void}} [options] `screen`: the tile shows `participant`'s shared
+   *   screen (named "Screen of …", shown whether or not their camera is on); `onPin` adds a
+   *   button that shows this participant large (and back).
    */
-  constructor(participant, { self = false, onAutoplayBlocked = () => {}, onPin = null } = {}) {
+  constructor(participant, { self = false, screen = false, onAutoplayBlocked = () => {}, onPin = null } = {}) {
     this.#self = self;
+    this.#screen = screen;
     this.#onAutoplayBlocked = onAutoplayBlocked;
-    this.element = element('figure', self ? 'tile self' : 'tile');
+    this.element = element('figure', ['tile', self && 'self', screen && 'screen'].filter(Boolean).join(' '));
     this.element.dataset.participant = participant.id;
 
     // Video elements are always muted: audio plays through the tile's own <audio> element.
@@ -71,6 +78,10 @@ export class Tile {
 
     this.#avatar = element('div', 'avatar');
     this.#avatar.setAttribute('aria-hidden', 'true');
+
+    // Says in words why the avatar shows instead of the video, when the server paused it.
+    this.#pausedNote = element('p', 'paused-note');
+    this.#pausedNote.hidden = true;
 
     const caption = element('figcaption');
     this.#name = element('span', 'name');
@@ -89,7 +100,7 @@ export class Tile {
     for (let i = 0; i < 3; i += 1) this.#quality.append(element('span', 'bar'));
     caption.append(this.#name, this.#role, this.#micOff, this.#cameraOff, this.#quality);
 
-    this.element.append(this.#video, this.#avatar, caption);
+    this.element.append(this.#video, this.#avatar, this.#pausedNote, caption);
     if (onPin) {
       this.#pin = element('button', 'tile-action pin');
       this.#pin.type = 'button';
@@ -133,7 +144,11 @@ export class Tile {
   /** Shows a new name, role or mic/camera state. */
   update(participant) {
     this.#participant = participant;
-    const name = this.#self ? format(STRINGS.you, { name: participant.name }) : participant.name;
+    const name = this.#self
+      ? format(STRINGS.you, { name: participant.name })
+      : this.#screen
+        ? format(STRINGS.screenOf, { name: participant.name })
+        : participant.name;
     this.#name.textContent = name;
     this.#role.textContent = participant.role === 'teacher' ? STRINGS.roleTeacher : STRINGS.rolePupil;
     this.element.dataset.role = participant.role;
@@ -158,6 +173,29 @@ export class Tile {
     }
   }
 
+  /**
+   * Shows that the server stopped sending this video to us (`reason`: 'bandwidth' or 'last_n',
+   * see docs/PROTOCOL.md `video_paused`), or that it comes again (`null`). While paused, the last
+   * frame received would stay frozen: the tile shows the avatar instead, with a note saying why,
+   * and `data-video-paused` holds the reason (for styling and tests).
+   */
+  setPaused(reason) {
+    this.#paused = reason || null;
+    if (this.#paused) this.element.dataset.videoPaused = this.#paused;
+    else delete this.element.dataset.videoPaused;
+    const notes = this.#screen ? STRINGS.screenPaused : STRINGS.videoPaused;
+    // A reason this page does not know yet is shown as the calm one.
+    const note = this.#paused ? (notes[this.#paused] ?? notes.last_n) : '';
+    this.#pausedNote.textContent = note;
+    this.#pausedNote.title = note;
+    this.#refreshVideoVisibility();
+  }
+
+  /** Why the server paused this video ('bandwidth' | 'last_n'), or null when it is not paused. */
+  get paused() {
+    return this.#paused;
+  }
+
   /** The track shown or played for `kind`, if any. */
   track(kind) {
     return this.#tracks[kind];
@@ -177,8 +215,12 @@ export class Tile {
   }
 
   #refreshVideoVisibility() {
-    const showing = this.#tracks.video !== null && this.#participant.video !== false;
+    // A shared screen does not depend on its sharer's camera being on.
+    const sending = this.#screen || this.#participant.video !== false;
+    const showing = this.#tracks.video !== null && sending && this.#paused === null;
     this.element.classList.toggle('no-video', !showing);
+    // A camera turned off says so itself (its mark); the note explains a pause only.
+    this.#pausedNote.hidden = this.#paused === null || !sending;
   }
 
   #play(media) {

@@ -6,7 +6,7 @@ use str0m::media::{MediaKind, Mid};
 use str0m::net::TcpType;
 use str0m::{Candidate, IceCreds};
 
-use super::layers::{AtMostPreferred, LayerPolicy};
+use super::downlink::INITIAL_ESTIMATE;
 use super::participant::Participant;
 use super::sdp_candidates::describe_every_candidate;
 use super::{codecs, HostCandidates, Output, ShardCore};
@@ -47,6 +47,7 @@ impl ShardCore {
                 publisher,
                 layer,
             } => self.set_preferred_layer(subscriber, publisher, layer),
+            Command::RepeatPauses { participant } => self.repeat_pauses(participant),
         }
     }
 
@@ -71,7 +72,9 @@ impl ShardCore {
             ufrag: ufrag.clone(),
             pass: pass.clone(),
         };
+        let estimate = self.downlink_estimation.then_some(INITIAL_ESTIMATE);
         let mut config = codecs::rtc_config()
+            .enable_bwe(estimate)
             .set_ice_lite(true)
             .set_local_ice_credentials(creds);
         if let Some(cert) = &self.dtls_cert {
@@ -285,19 +288,12 @@ impl ShardCore {
         for ((from, mid), sub) in participant.subscriptions.iter_mut() {
             if *from == publisher && sub.kind == MediaKind::Video {
                 sub.out.layer.preferred = layer;
-                wanted.push(*mid);
+                wanted.push((*from, *mid));
             }
         }
         // Ask at once for the new layer's keyframe rather than at its next packet.
-        for mid in wanted {
-            let target = self
-                .participants
-                .get(&publisher)
-                .and_then(|p| p.published.get(&mid))
-                .and_then(|t| AtMostPreferred.target(layer, &t.layers));
-            if let Some(slot) = target {
-                self.request_keyframe(publisher, mid, slot);
-            }
+        for source in wanted {
+            self.request_first_keyframe(subscriber, source);
         }
     }
 

@@ -1,6 +1,10 @@
 //! What a shard counts: media forwarded, and every drop under the name of its reason.
 
+use super::downlink::DOWNLINK_BUCKETS_BPS;
 use super::drops::Drops;
+
+/// Buckets of downlink estimates: one per bound of [`DOWNLINK_BUCKETS_BPS`], and one above them.
+pub const DOWNLINK_BUCKETS: usize = DOWNLINK_BUCKETS_BPS.len() + 1;
 
 /// Running totals of one shard. Every early return on the media path adds to `dropped`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -16,6 +20,11 @@ pub struct Counters {
     /// Media sessions freed because they did not connect in time (see
     /// [`super::DEFAULT_CONNECT_TIMEOUT`]).
     pub media_sessions_never_connected: u64,
+    /// Videos paused for a subscriber (its downlink, or last-N).
+    pub videos_paused: u64,
+    /// Simulcast layer switches of a subscriber's video, to a lower and to a higher layer.
+    pub layer_switches_down: u64,
+    pub layer_switches_up: u64,
 }
 
 /// What a shard holds right now.
@@ -27,4 +36,11 @@ pub struct Gauges {
     pub subscriptions: usize,
     pub demux_ufrags: usize,
     pub demux_addrs: usize,
+    /// Media sessions by their downlink estimate (not cumulative): the first bucket counts those
+    /// up to the first bound of [`DOWNLINK_BUCKETS_BPS`], the last those above every bound.
+    /// Sessions without an estimate are not counted.
+    pub downlinks: [usize; DOWNLINK_BUCKETS],
+    /// Subscriptions to a video paused now, for the subscriber's downlink and by last-N.
+    pub videos_paused_bandwidth: usize,
+    pub videos_paused_last_n: usize,
 }

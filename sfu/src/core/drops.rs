@@ -24,6 +24,11 @@ pub enum DropReason {
     UnknownCodec,
     /// A simulcast layer other than the one the subscriber receives (per subscriber).
     LayerNotWanted,
+    /// A video paused for the subscriber: its downlink cannot take even the lowest layer
+    /// (per subscriber).
+    PausedForBandwidth,
+    /// A video paused for the subscriber: not among the `last_n` it receives (per subscriber).
+    BeyondLastN,
     /// A packet the subscriber cannot decode before the keyframe it waits for (per subscriber).
     AwaitingKeyframe,
     /// The subscriber's m-line for the track is not negotiated yet (per subscriber).
@@ -39,7 +44,7 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, in the order of their counters.
-    pub const ALL: [DropReason; 14] = [
+    pub const ALL: [DropReason; 16] = [
         DropReason::UnknownSource,
         DropReason::UnknownUfrag,
         DropReason::BadStun,
@@ -49,6 +54,8 @@ impl DropReason {
         DropReason::MalformedVp8,
         DropReason::UnknownCodec,
         DropReason::LayerNotWanted,
+        DropReason::PausedForBandwidth,
+        DropReason::BeyondLastN,
         DropReason::AwaitingKeyframe,
         DropReason::NotNegotiated,
         DropReason::CodecMismatch,
@@ -68,6 +75,8 @@ impl DropReason {
             DropReason::MalformedVp8 => "malformed_vp8",
             DropReason::UnknownCodec => "unknown_codec",
             DropReason::LayerNotWanted => "layer_not_wanted",
+            DropReason::PausedForBandwidth => "paused_bandwidth",
+            DropReason::BeyondLastN => "last_n",
             DropReason::AwaitingKeyframe => "awaiting_keyframe",
             DropReason::NotNegotiated => "not_negotiated",
             DropReason::CodecMismatch => "codec_mismatch",

@@ -17,8 +17,9 @@ use str0m::media::{MediaKind, Mid, Pt};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
 use str0m::Rtc;
 
+use super::allocation::{Allowance, PauseReason};
 use super::drops::DropReason;
-use super::layers::{AtMostPreferred, Decision, TrackLayers, MAX_LAYERS};
+use super::layers::{Decision, TrackLayers, UpTo, MAX_LAYERS};
 use super::participant::{Participant, Subscription};
 use super::vp8::Vp8Numbers;
 use super::{Output, ShardCore};
@@ -69,7 +70,7 @@ impl ShardCore {
         let Some(members) = self.rooms.get(&incoming.room) else {
             return;
         };
-        let mut keyframes_wanted = [false; MAX_LAYERS];
+        let mut fan_out = FanOut::default();
         for member in members {
             if *member == publisher {
                 continue;
@@ -83,7 +84,7 @@ impl ShardCore {
             let Some(sub) = subscriptions.get_mut(&(publisher, incoming.mid)) else {
                 continue;
             };
-            match write_to_subscriber(&incoming, &packet, sub, rtc, &mut keyframes_wanted) {
+            match write_to_subscriber(&incoming, &packet, sub, rtc, &mut fan_out) {
                 Ok(()) => {
                     self.counters.forwarded += 1;
                     if self.dirty_set.insert(*member) {
@@ -93,7 +94,9 @@ impl ShardCore {
                 Err(reason) => self.counters.dropped.add(reason),
             }
         }
-        for (slot, wanted) in keyframes_wanted.into_iter().enumerate() {
+        self.counters.layer_switches_up += fan_out.switches_up;
+        self.counters.layer_switches_down += fan_out.switches_down;
+        for (slot, wanted) in fan_out.keyframes_wanted.into_iter().enumerate() {
             if wanted {
                 self.request_keyframe(publisher, incoming.mid, slot);
             }
@@ -122,6 +125,7 @@ impl ShardCore {
             return Err(DropReason::LayerNotWanted);
         };
         track.layers.set_active(slot, true);
+        track.rates[slot].add(packet.payload.len(), self.now);
         let pt = packet.header.payload_type;
         let known = track.codecs.iter().find(|(p, _)| *p == pt).map(|(_, c)| *c);
         let params = known.or_else(|| {
@@ -172,15 +176,23 @@ impl ShardCore {
     }
 }
 
-/// Writes the packet to one subscription, or says why not. A video subscription that needs a
-/// keyframe of another layer marks it in `keyframes_wanted` (one request per packet, not per
-/// subscriber).
+/// What one packet's fan-out noted on the way, acted on once it is done.
+#[derive(Debug, Default)]
+struct FanOut {
+    /// Layers a subscriber needs a keyframe of (one request per packet, not per subscriber).
+    keyframes_wanted: [bool; MAX_LAYERS],
+    /// Subscribers that moved to a higher or a lower layer with this packet.
+    switches_up: u64,
+    switches_down: u64,
+}
+
+/// Writes the packet to one subscription, or says why not.
 fn write_to_subscriber(
     incoming: &Incoming,
     packet: &RtpPacket,
     sub: &mut Subscription,
     rtc: &mut Rtc,
-    keyframes_wanted: &mut [bool; MAX_LAYERS],
+    fan_out: &mut FanOut,
 ) -> Result<(), DropReason> {
     let out_mid = sub.open_mid().ok_or(DropReason::NotNegotiated)?;
     let out = &mut sub.out;
@@ -192,19 +204,32 @@ fn write_to_subscriber(
     }
     let mut switch = false;
     if incoming.kind == MediaKind::Video {
+        let policy = match out.allocation.allowance {
+            Allowance::UpTo(slot) => UpTo(slot),
+            Allowance::Paused(PauseReason::Bandwidth) => {
+                return Err(DropReason::PausedForBandwidth)
+            }
+            Allowance::Paused(PauseReason::LastN) => return Err(DropReason::BeyondLastN),
+        };
+        let before = out.layer.current();
         let verdict = out.layer.decide(
-            &AtMostPreferred,
+            &policy,
             &incoming.layers,
             incoming.slot,
             incoming.keyframe,
             incoming.now,
         );
         if let Some(wanted) = verdict.ask_keyframe {
-            keyframes_wanted[wanted] = true;
+            fan_out.keyframes_wanted[wanted] = true;
         }
         match verdict.decision {
             Decision::Forward => {}
             Decision::Switch => {
+                match before {
+                    Some(from) if from < incoming.slot => fan_out.switches_up += 1,
+                    Some(from) if from > incoming.slot => fan_out.switches_down += 1,
+                    _ => {}
+                }
                 tracing::debug!(publisher = %incoming.publisher, mid = %incoming.mid, layer = incoming.slot, "layer switch");
                 switch = true;
             }

@@ -3,7 +3,7 @@
 
 use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Rid};
 
-use super::layers::{AtMostPreferred, LayerPolicy};
+use super::layers::LayerPolicy;
 use super::participant::SourceTrack;
 use super::ShardCore;
 use crate::ids::ParticipantId;
@@ -35,17 +35,17 @@ impl ShardCore {
         subscriber: ParticipantId,
         source: SourceTrack,
     ) {
-        let preferred = self
+        let wish = self
             .participants
             .get(&subscriber)
             .and_then(|p| p.subscriptions.get(&source))
-            .map(|s| s.out.layer.preferred);
+            .and_then(|s| Some((s.out.layer.preferred, s.out.policy()?)));
         let target = self
             .participants
             .get(&source.0)
             .and_then(|p| p.published.get(&source.1))
-            .zip(preferred)
-            .and_then(|(track, preferred)| AtMostPreferred.target(preferred, &track.layers));
+            .zip(wish)
+            .and_then(|(track, (preferred, policy))| policy.target(preferred, &track.layers));
         if let Some(slot) = target {
             self.request_keyframe(source.0, source.1, slot);
         }

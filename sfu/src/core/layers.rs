@@ -2,8 +2,8 @@
 //!
 //! A publisher may send its camera as up to three simulcast layers (RTP streams told apart by
 //! their rid). Each subscriber receives exactly one of them on its m-line. Which one is a policy
-//! ([`LayerPolicy`]; by default [`AtMostPreferred`]: the best layer the publisher sends that is not
-//! above what the subscriber's tile needs). A subscriber can only start decoding a layer at one of
+//! ([`LayerPolicy`]; by default [`UpTo`]: the best layer the publisher sends that is not above
+//! what the subscriber's tile needs, nor above what its downlink allows). A subscriber can only start decoding a layer at one of
 //! its keyframes, so [`LayerSelector`] keeps forwarding the current layer until the target layer's
 //! keyframe arrives, asks for that keyframe, and then switches (the rewrite unit makes the switch
 //! seamless). A track without simulcast is the one-layer case of the same logic: a new subscriber
@@ -116,17 +116,24 @@ pub trait LayerPolicy {
     fn target(&self, preferred: Layer, layers: &TrackLayers) -> Option<usize>;
 }
 
-/// The default policy: the best active layer not above the preferred quality; if every active
-/// layer is above it, the lowest of them (something beats a frozen tile).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct AtMostPreferred;
+/// The default policy, within what the subscriber's downlink allows: the best active layer not
+/// above the preferred quality nor above layer `.0`; if there is none, the lowest active layer
+/// (something beats a frozen tile; the allocator pauses a video it cannot pay for).
+#[derive(Debug, Clone, Copy)]
+pub struct UpTo(pub usize);
 
-impl LayerPolicy for AtMostPreferred {
+impl UpTo {
+    /// No limit from the downlink: the preferred quality decides.
+    pub const ALL: UpTo = UpTo(MAX_LAYERS - 1);
+}
+
+impl LayerPolicy for UpTo {
     fn target(&self, preferred: Layer, layers: &TrackLayers) -> Option<usize> {
         let slots = 0..layers.len();
         let fitting = slots
             .clone()
             .rev()
+            .filter(|&s| s <= self.0)
             .find(|&s| layers.is_active(s) && layers.quality(s) <= preferred);
         fitting.or_else(|| slots.clone().find(|&s| layers.is_active(s)))
     }
@@ -234,7 +241,7 @@ mod tests {
     }
 
     fn decide(sel: &mut LayerSelector, layers: &TrackLayers, slot: usize, key: bool) -> Decision {
-        sel.decide(&AtMostPreferred, layers, slot, key, Instant::now())
+        sel.decide(&UpTo::ALL, layers, slot, key, Instant::now())
             .decision
     }
 
@@ -263,23 +270,34 @@ mod tests {
 
     #[test]
     fn the_default_target_is_the_highest_layer_sent() {
-        assert_eq!(AtMostPreferred.target(Layer::High, &three()), Some(2));
-        assert_eq!(AtMostPreferred.target(Layer::Medium, &three()), Some(1));
-        assert_eq!(AtMostPreferred.target(Layer::Low, &three()), Some(0));
+        assert_eq!(UpTo::ALL.target(Layer::High, &three()), Some(2));
+        assert_eq!(UpTo::ALL.target(Layer::Medium, &three()), Some(1));
+        assert_eq!(UpTo::ALL.target(Layer::Low, &three()), Some(0));
     }
 
     #[test]
     fn a_layer_the_publisher_stopped_sending_is_not_a_target() {
         let mut layers = three();
         layers.set_active(2, false);
-        assert_eq!(AtMostPreferred.target(Layer::High, &layers), Some(1));
+        assert_eq!(UpTo::ALL.target(Layer::High, &layers), Some(1));
         layers.set_active(0, false);
         layers.set_active(1, false);
         layers.set_active(2, true);
         // Only a layer above the preferred one: better than nothing.
-        assert_eq!(AtMostPreferred.target(Layer::Low, &layers), Some(2));
+        assert_eq!(UpTo::ALL.target(Layer::Low, &layers), Some(2));
         layers.set_active(2, false);
-        assert_eq!(AtMostPreferred.target(Layer::Low, &layers), None);
+        assert_eq!(UpTo::ALL.target(Layer::Low, &layers), None);
+    }
+
+    #[test]
+    fn the_downlink_allowance_caps_the_target() {
+        assert_eq!(UpTo(1).target(Layer::High, &three()), Some(1));
+        assert_eq!(UpTo(2).target(Layer::Medium, &three()), Some(1));
+        assert_eq!(UpTo(0).target(Layer::High, &three()), Some(0));
+        let mut layers = three();
+        layers.set_active(0, false);
+        // Nothing active within the allowance: the lowest that is sent.
+        assert_eq!(UpTo(0).target(Layer::High, &layers), Some(1));
     }
 
     #[test]
@@ -287,11 +305,11 @@ mod tests {
         let layers = three();
         let mut sel = LayerSelector::new(Layer::High);
         let now = Instant::now();
-        let v = sel.decide(&AtMostPreferred, &layers, 2, false, now);
+        let v = sel.decide(&UpTo::ALL, &layers, 2, false, now);
         assert_eq!(v.decision, Decision::AwaitKeyframe);
         assert_eq!(v.ask_keyframe, Some(2));
         // Asked once, not again at every packet.
-        let v = sel.decide(&AtMostPreferred, &layers, 0, true, now);
+        let v = sel.decide(&UpTo::ALL, &layers, 0, true, now);
         assert_eq!(
             v,
             Verdict {
@@ -299,7 +317,7 @@ mod tests {
                 ask_keyframe: None
             }
         );
-        let v = sel.decide(&AtMostPreferred, &layers, 2, false, now + KEYFRAME_RETRY);
+        let v = sel.decide(&UpTo::ALL, &layers, 2, false, now + KEYFRAME_RETRY);
         assert_eq!(v.ask_keyframe, Some(2), "asked again when nothing came");
         assert_eq!(decide(&mut sel, &layers, 2, true), Decision::Switch);
         assert_eq!(decide(&mut sel, &layers, 2, false), Decision::Forward);
@@ -315,7 +333,7 @@ mod tests {
         sel.preferred = Layer::Low;
         let now = Instant::now();
         // The high layer goes on until the low layer's keyframe, which is asked for.
-        let v = sel.decide(&AtMostPreferred, &layers, 2, false, now);
+        let v = sel.decide(&UpTo::ALL, &layers, 2, false, now);
         assert_eq!(
             v,
             Verdict {
@@ -344,7 +362,7 @@ mod tests {
         let mut sel = LayerSelector::new(Layer::High);
         assert_eq!(decide(&mut sel, &layers, 2, true), Decision::Switch);
         layers.set_active(2, false);
-        let v = sel.decide(&AtMostPreferred, &layers, 1, false, Instant::now());
+        let v = sel.decide(&UpTo::ALL, &layers, 1, false, Instant::now());
         assert_eq!(
             v,
             Verdict {

@@ -4,15 +4,18 @@
 //! socket or the clock: the IO layer (or a test) feeds it with [`ShardCore::handle_input`], passing
 //! the time in, and drains it with [`ShardCore::poll_output`] until it returns a timeout.
 
+pub mod allocation;
 mod codecs;
 mod commands;
 mod counters;
+mod downlink;
 mod drops;
 mod forward;
 pub mod keyframe;
 mod keyframe_requests;
 pub mod layers;
 mod participant;
+mod rate;
 pub mod rewrite;
 mod sdp_candidates;
 pub mod speaker;
@@ -23,23 +26,37 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use str0m::bwe::BweKind;
 use str0m::config::DtlsCert;
 use str0m::media::Mid;
 use str0m::net::{Protocol, Receive, Transmit};
 use str0m::{Event, IceConnectionState};
 
 pub use codecs::offers_usable_codec;
-pub use counters::{Counters, Gauges};
+pub use counters::{Counters, Gauges, DOWNLINK_BUCKETS};
+pub use downlink::DOWNLINK_BUCKETS_BPS;
 pub use drops::{DropReason, Drops, DROP_REASONS};
 
 use crate::command::{Command, MediaEvent};
 use crate::demux::{Demux, Miss};
 use crate::ids::{ParticipantId, RoomId};
+use allocation::{Allowance, PauseReason};
 use participant::Participant;
 use speaker::SpeakerDetector;
 
-/// Most already-due timeouts handled in one `drive` of a participant.
-const MAX_DUE_TIMEOUTS: usize = 4;
+/// Most already-due timeouts handled in one `drive` of a participant. str0m's pacer (on with
+/// bandwidth estimation) releases one packet per timeout, so this bounds the packets one drive
+/// sends: a keyframe for one subscriber is a few dozen at most.
+const MAX_DUE_TIMEOUTS: usize = 64;
+/// A timeout str0m asks for this soon is given at once, at the instant it asked for: its pacer
+/// asks for one a microsecond after each packet it releases (so that time moves between packets).
+const PACER_SLACK: Duration = Duration::from_micros(50);
+/// The soonest str0m's delay-based estimator is woken again. Between feedback reports it asks to
+/// be woken every round-trip time, which on a LAN or loopback is a fraction of a millisecond: a
+/// wake-up per session that long would cost more than the media. Feedback arrives every 50 to
+/// 100 ms anyway. (When the estimator is what is soonest, anything behind it, a paced video
+/// packet say, can wait up to this long; audio is not paced.)
+const BWE_WAKE_FLOOR: Duration = Duration::from_millis(10);
 /// How long the core may sleep when nothing at all is scheduled.
 const IDLE_WAKE: Duration = Duration::from_secs(1);
 /// How long a new media session may take to connect (ICE, then DTLS) before it is freed, unless
@@ -115,6 +132,10 @@ pub struct ShardCore {
     event_scratch: Vec<Event>,
     /// How long a session may take to connect; see [`DEFAULT_CONNECT_TIMEOUT`].
     connect_timeout: Duration,
+    /// When subscribers' downlinks are next shared out ([`downlink::ALLOCATION_INTERVAL`]).
+    next_allocation: Instant,
+    /// Whether sessions estimate their downlink; see [`ShardCore::with_downlink_estimation`].
+    downlink_estimation: bool,
 }
 
 impl ShardCore {
@@ -140,6 +161,8 @@ impl ShardCore {
                 .generate_certificate(),
             event_scratch: Vec::new(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            next_allocation: now + downlink::ALLOCATION_INTERVAL,
+            downlink_estimation: true,
         }
     }
 
@@ -154,6 +177,15 @@ impl ShardCore {
     /// is told [`MediaEvent::Gone`]).
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
+        self
+    }
+
+    /// Whether each new session's downlink is estimated (str0m's transport-wide congestion
+    /// control, with its pacer and probing) and shared among the videos the session receives
+    /// ([`allocation`]): layers follow the link, and a video that does not fit is paused. On by
+    /// default; off, layers follow only what each subscriber asks for.
+    pub fn with_downlink_estimation(mut self, on: bool) -> Self {
+        self.downlink_estimation = on;
         self
     }
 
@@ -206,6 +238,21 @@ impl ShardCore {
     /// What the shard holds now (for metrics and leak checks).
     pub fn gauges(&self) -> Gauges {
         let (demux_ufrags, demux_addrs) = self.demux.len();
+        let mut downlinks = [0; DOWNLINK_BUCKETS];
+        let mut paused = [0; 2];
+        for participant in self.participants.values() {
+            if let Some(estimate) = participant.downlink {
+                let bucket = DOWNLINK_BUCKETS_BPS.partition_point(|bound| *bound < estimate);
+                downlinks[bucket] += 1;
+            }
+            for sub in participant.subscriptions.values() {
+                match sub.out.allocation.allowance {
+                    Allowance::Paused(PauseReason::Bandwidth) => paused[0] += 1,
+                    Allowance::Paused(PauseReason::LastN) => paused[1] += 1,
+                    Allowance::UpTo(_) => {}
+                }
+            }
+        }
         Gauges {
             rooms: self.rooms.len(),
             participants: self.participants.len(),
@@ -217,6 +264,9 @@ impl ShardCore {
                 .sum(),
             demux_ufrags,
             demux_addrs,
+            downlinks,
+            videos_paused_bandwidth: paused[0],
+            videos_paused_last_n: paused[1],
         }
     }
 
@@ -333,6 +383,7 @@ impl ShardCore {
             }
         }
         self.release_deferred_keyframes();
+        self.allocate_if_due();
     }
 
     /// Frees the sessions that were given their chance to connect and did not take it.
@@ -357,25 +408,44 @@ impl ShardCore {
             return;
         };
         let mut events = std::mem::take(&mut self.event_scratch);
-        // str0m packetizes written media only when it handles a timeout: if it asks for one that
-        // is already due, give it at once rather than a whole IO-loop round later (bounded, so a
-        // session that keeps asking cannot spin the shard).
+        // str0m sends written media only when it handles a timeout, and its pacer releases one
+        // packet per timeout, asking for the next a microsecond later: a timeout that is due
+        // (or within `PACER_SLACK`) is given at once rather than a whole IO-loop round later.
+        // Its delay-based estimator, though, may be what is due, over and over (it asks to be
+        // woken every round trip): that is given a timeout only while the last one released
+        // something, and otherwise waits for `BWE_WAKE_FLOOR`. Bounded either way, so a session
+        // that keeps asking cannot spin the shard.
         let mut due_timeouts = 0;
+        let mut released = true;
         loop {
             if !participant.rtc.is_alive() {
                 break;
             }
             match participant.rtc.poll_output() {
-                Ok(str0m::Output::Transmit(t)) => self.outputs.push_back(Output::Transmit(t)),
-                Ok(str0m::Output::Timeout(t)) if t <= now && due_timeouts < MAX_DUE_TIMEOUTS => {
-                    due_timeouts += 1;
-                    if let Err(e) = participant.rtc.handle_input(str0m::Input::Timeout(now)) {
-                        tracing::debug!(participant = %id, error = %e, "timeout handling failed");
-                    }
+                Ok(str0m::Output::Transmit(t)) => {
+                    released = true;
+                    self.outputs.push_back(Output::Transmit(t));
                 }
                 Ok(str0m::Output::Timeout(t)) => {
-                    participant.next_timeout = t;
-                    break;
+                    let due = t <= now + PACER_SLACK;
+                    let estimator = matches!(
+                        participant.rtc.last_timeout_reason(),
+                        str0m::Reason::BweDelayControl
+                    );
+                    let give = due && (!estimator || released);
+                    if !give || due_timeouts >= MAX_DUE_TIMEOUTS {
+                        participant.next_timeout = match estimator {
+                            true => t.max(now + BWE_WAKE_FLOOR),
+                            false => t,
+                        };
+                        break;
+                    }
+                    due_timeouts += 1;
+                    released = false;
+                    let at = t.max(now);
+                    if let Err(e) = participant.rtc.handle_input(str0m::Input::Timeout(at)) {
+                        tracing::debug!(participant = %id, error = %e, "timeout handling failed");
+                    }
                 }
                 Ok(str0m::Output::Event(e)) => events.push(e),
                 Err(e) => {
@@ -421,6 +491,9 @@ impl ShardCore {
             Event::RtpPacket(packet) => self.forward(id, packet),
             Event::KeyframeRequest(req) => self.on_keyframe_request(id, req.mid),
             Event::StreamPaused(paused) => self.on_stream_paused(id, paused),
+            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
+                self.on_downlink_estimate(id, estimate);
+            }
             _ => {}
         }
     }
@@ -443,6 +516,9 @@ impl ShardCore {
                 .and_then(|t| t.keyframes.get(*slot))
                 .and_then(|gate| gate.deadline())
         });
-        rtc.chain(keyframes).min().unwrap_or(self.now + IDLE_WAKE)
+        rtc.chain(keyframes)
+            .chain(self.allocation_deadline())
+            .min()
+            .unwrap_or(self.now + IDLE_WAKE)
     }
 }

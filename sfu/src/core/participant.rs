@@ -10,8 +10,10 @@ use str0m::media::{Direction, MediaKind, Mid, Pt, Rid};
 use str0m::rtp::Ssrc;
 use str0m::Rtc;
 
+use super::allocation::{Allocation, Allowance, Bps};
 use super::keyframe::{KeyframeGate, KEYFRAME_REQUEST_INTERVAL};
-use super::layers::{Layer, LayerSelector, TrackLayers, MAX_LAYERS};
+use super::layers::{Layer, LayerSelector, TrackLayers, UpTo, MAX_LAYERS};
+use super::rate::RateMeter;
 use super::rewrite::Rewriter;
 use super::sdp_candidates::describe_every_candidate;
 use super::vp8::Vp8Rewriter;
@@ -46,6 +48,8 @@ pub(crate) struct PublishedTrack {
     pub keyframes: [KeyframeGate; MAX_LAYERS],
     /// The publisher's codec parameters by payload type, as met on its packets.
     pub codecs: Vec<(Pt, PayloadParams)>,
+    /// How fast each layer arrives (what forwarding it costs a subscriber's downlink).
+    pub rates: [RateMeter; MAX_LAYERS],
     /// Moves on when forwarding resumes after an interruption (a publishing right given back):
     /// each subscription that sees a new generation restarts its stream.
     pub generation: u32,
@@ -59,6 +63,7 @@ impl PublishedTrack {
             layers,
             keyframes: std::array::from_fn(|_| KeyframeGate::new(KEYFRAME_REQUEST_INTERVAL)),
             codecs: Vec::new(),
+            rates: [RateMeter::default(); MAX_LAYERS],
             generation: 0,
         }
     }
@@ -97,6 +102,8 @@ pub(crate) struct OutStream {
     pub pts: Vec<(Pt, Option<Pt>)>,
     /// The simulcast layer forwarded (video only).
     pub layer: LayerSelector,
+    /// What the subscriber's downlink allows of it (video only).
+    pub allocation: Allocation,
     /// The track generation last seen, see [`PublishedTrack::generation`].
     pub generation: u32,
 }
@@ -113,7 +120,16 @@ impl OutStream {
             vp8: Vp8Rewriter::default(),
             pts: Vec::new(),
             layer: LayerSelector::new(preferred),
+            allocation: Allocation::default(),
             generation: 0,
+        }
+    }
+
+    /// The layer policy within the downlink's allowance; `None` while the video is paused.
+    pub fn policy(&self) -> Option<UpTo> {
+        match self.allocation.allowance {
+            Allowance::UpTo(slot) => Some(UpTo(slot)),
+            Allowance::Paused(_) => None,
         }
     }
 
@@ -187,6 +203,11 @@ pub(crate) struct Participant {
     pub declared: Vec<(Mid, TrackSource)>,
     /// The quality it wants of each publisher's video.
     pub preferred_layers: HashMap<ParticipantId, Layer>,
+    /// What its downlink can take, as str0m's bandwidth estimation says (`None`: no estimate,
+    /// e.g. a peer that gives no transport-wide feedback; nothing is held back then).
+    pub downlink: Option<Bps>,
+    /// The rate last asked of str0m's estimator to probe for: what this participant's wishes need.
+    pub desired: Bps,
     /// Incoming SSRC → the m-line and simulcast layer it belongs to.
     known_ssrcs: Vec<(Ssrc, Mid, Option<Rid>)>,
     /// Some subscription wants an m-line opened or released in the next offer.
@@ -208,6 +229,8 @@ impl Participant {
             rights: PublishRights::ALL,
             declared: Vec::new(),
             preferred_layers: HashMap::new(),
+            downlink: None,
+            desired: 0,
             known_ssrcs: Vec::new(),
             wants_offer: false,
         }

@@ -5,6 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use super::rng::Rng;
 use sfu::{MediaEvent, ParticipantId, RoomId, TrackKind};
 use str0m::change::{SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
@@ -23,12 +24,25 @@ const DELTA_BYTES: usize = 400;
 pub const SIMULCAST_RIDS: [&str; 3] = ["q", "h", "f"];
 pub const LAYER_FILL: u8 = 0x50;
 
-/// Drops every `every`-th datagram on one leg (0: lossless). Deterministic by construction.
-#[derive(Debug, Default, Clone)]
+/// Drops one datagram in `every` on one leg, on average (0: lossless), at places a seeded
+/// generator picks: the same from run to run, but not periodic. A periodic pattern (every k-th
+/// datagram) lines up with periodic traffic, and can then lose the retransmission of one packet
+/// round after round, which no real link does.
+#[derive(Debug, Clone)]
 pub struct Loss {
     pub every: u64,
-    seen: u64,
+    rng: Rng,
     pub dropped: u64,
+}
+
+impl Default for Loss {
+    fn default() -> Self {
+        Loss {
+            every: 0,
+            rng: Rng(0x5eed_1055),
+            dropped: 0,
+        }
+    }
 }
 
 impl Loss {
@@ -36,8 +50,7 @@ impl Loss {
         if self.every == 0 {
             return false;
         }
-        self.seen += 1;
-        let lost = self.seen % self.every == 0;
+        let lost = self.rng.below(self.every) == 0;
         self.dropped += u64::from(lost);
         lost
     }

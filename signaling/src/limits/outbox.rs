@@ -224,6 +224,8 @@ fn coalescable(message: &ServerMessage) -> bool {
             | ServerMessage::Settings { .. }
             | ServerMessage::Hands { .. }
             | ServerMessage::Lobby { .. }
+            | ServerMessage::VideoPaused { .. }
+            | ServerMessage::VideoResumed { .. }
     )
 }
 
@@ -234,6 +236,26 @@ fn supersedes(new: &ServerMessage, old: &ServerMessage) -> bool {
         (M::ParticipantUpdated { participant: a }, M::ParticipantUpdated { participant: b }) => {
             a.id == b.id
         }
+        (
+            M::VideoPaused {
+                participant: a,
+                source: x,
+                ..
+            }
+            | M::VideoResumed {
+                participant: a,
+                source: x,
+            },
+            M::VideoPaused {
+                participant: b,
+                source: y,
+                ..
+            }
+            | M::VideoResumed {
+                participant: b,
+                source: y,
+            },
+        ) => a == b && x == y,
         (M::ActiveSpeaker { .. }, M::ActiveSpeaker { .. })
         | (M::Pong, M::Pong)
         | (M::Rights { .. }, M::Rights { .. })

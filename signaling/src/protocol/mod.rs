@@ -184,6 +184,16 @@ pub enum ClientMessage {
     },
 }
 
+/// Why the server paused a video for one viewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseReason {
+    /// The viewer's downlink cannot take even the video's lowest layer.
+    Bandwidth,
+    /// The viewer receives its `last_n` most important videos, and this is not one of them.
+    LastN,
+}
+
 /// A quality of a simulcast video, as the viewer asks for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -276,6 +286,18 @@ pub enum ServerMessage {
     /// 500 ms, only on a change).
     ActiveSpeaker {
         participant: String,
+    },
+    /// You no longer receive `participant`'s video of `source`: the server paused it for you
+    /// (`reason`), until `video_resumed`.
+    VideoPaused {
+        participant: String,
+        source: Source,
+        reason: PauseReason,
+    },
+    /// `participant`'s video of `source` comes to you again (from its next keyframe).
+    VideoResumed {
+        participant: String,
+        source: Source,
     },
     ParticipantJoined {
         participant: ParticipantInfo,

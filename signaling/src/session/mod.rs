@@ -21,8 +21,8 @@ use crate::limits::{RateLimiter, Verdict, FLOOD_CLOSE_CODE, JOIN_DEADLINE_CLOSE_
 use crate::media_link::Media;
 use crate::offer_check::OfferGate;
 use crate::protocol::{
-    parse_client_message, ByeReason, ClientMessage, ErrorCode, ProtocolError, Role, ServerMessage,
-    Source, TrackKind, PROTOCOL_VERSION,
+    parse_client_message, ByeReason, ClientMessage, ErrorCode, PauseReason, ProtocolError, Role,
+    ServerMessage, Source, TrackKind, PROTOCOL_VERSION,
 };
 use crate::rooms::{media_down, Entered, Newcomer, Resumption};
 use crate::server::{stopping, AppState};
@@ -32,7 +32,7 @@ mod translate;
 mod writer;
 
 pub use live::{LiveSession, LiveSessions};
-use translate::{action_of, rejection_error, track_source};
+use translate::{action_of, rejection_error, source_name, track_source};
 use writer::{linger, write_out, Close, WriterEnd};
 
 /// Longest mid in an offer's `sources`, and most entries: a browser has a handful of m-lines.
@@ -370,7 +370,19 @@ impl Session {
             Instant::now(),
         );
         match entered {
-            Ok(entered) => self.enter(entered, "resumed"),
+            Ok(entered) => {
+                let kept = entered.link.media() != Media::None;
+                let id = entered.id;
+                if let Some(close) = self.enter(entered, "resumed") {
+                    return Some(close);
+                }
+                // The client forgets what was paused for it when it resumes; the shard says it
+                // again (nothing was sent to it while it was away).
+                if kept {
+                    return self.send_to_shard(Command::RepeatPauses { participant: id });
+                }
+                None
+            }
             Err(e) => self.error(e),
         }
     }
@@ -499,15 +511,27 @@ impl Session {
                     sfu::TrackKind::Audio => TrackKind::Audio,
                     sfu::TrackKind::Video => TrackKind::Video,
                 },
-                source: match source {
-                    TrackSource::Mic => Source::Mic,
-                    TrackSource::Camera => Source::Camera,
-                    TrackSource::Screen => Source::Screen,
-                },
+                source: source_name(source),
             },
             MediaEvent::TrackRemoved { mid } => ServerMessage::TrackRemoved { mid },
             MediaEvent::ActiveSpeaker { participant } => ServerMessage::ActiveSpeaker {
                 participant: participant.to_string(),
+            },
+            MediaEvent::VideoPaused {
+                publisher,
+                source,
+                reason,
+            } => ServerMessage::VideoPaused {
+                participant: publisher.to_string(),
+                source: source_name(source),
+                reason: match reason {
+                    sfu::PauseReason::Bandwidth => PauseReason::Bandwidth,
+                    sfu::PauseReason::LastN => PauseReason::LastN,
+                },
+            },
+            MediaEvent::VideoResumed { publisher, source } => ServerMessage::VideoResumed {
+                participant: publisher.to_string(),
+                source: source_name(source),
             },
             MediaEvent::Connected => return None,
             MediaEvent::Rejected(why) => {

@@ -76,6 +76,15 @@ pub(super) fn action_of(message: ClientMessage) -> Option<Action> {
     }
 }
 
+/// The protocol's name for a source the shard names.
+pub(super) fn source_name(source: TrackSource) -> Source {
+    match source {
+        TrackSource::Mic => Source::Mic,
+        TrackSource::Camera => Source::Camera,
+        TrackSource::Screen => Source::Screen,
+    }
+}
+
 pub(super) fn track_source(source: Source) -> TrackSource {
     match source {
         Source::Mic => TrackSource::Mic,

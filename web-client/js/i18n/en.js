@@ -122,6 +122,17 @@ export const EN = {
   rolePupil: 'Pupil',
   micOff: 'Microphone off',
   cameraOff: 'Camera off',
+  // On a classmate's tile whose video the server stopped sending to this page (instead of a frozen
+  // frame): `bandwidth`, this page's connection cannot take it; `last_n`, only the most important
+  // videos are sent, and this is not one of them.
+  videoPaused: {
+    bandwidth: 'Video paused for your connection',
+    last_n: 'Video off to save bandwidth',
+  },
+  screenPaused: {
+    bandwidth: 'Screen share paused for your connection',
+    last_n: 'Screen share off to save bandwidth',
+  },
   toggleMic: 'Microphone',
   toggleCamera: 'Camera',
   leave: 'Leave',

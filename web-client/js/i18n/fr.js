@@ -131,6 +131,14 @@ export const FR = {
   rolePupil: 'Élève',
   micOff: 'Micro coupé',
   cameraOff: 'Caméra coupée',
+  videoPaused: {
+    bandwidth: 'Vidéo en pause à cause de votre connexion',
+    last_n: 'Vidéo masquée pour économiser la bande passante',
+  },
+  screenPaused: {
+    bandwidth: 'Partage d’écran en pause à cause de votre connexion',
+    last_n: 'Partage d’écran masqué pour économiser la bande passante',
+  },
   toggleMic: 'Micro',
   toggleCamera: 'Caméra',
   leave: 'Quitter',
