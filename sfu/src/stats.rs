@@ -52,7 +52,7 @@ pub struct StatsSnapshot {
     /// Media sessions by downlink estimate, per bucket of `sfu::core::DOWNLINK_BUCKETS_BPS`
     /// (not cumulative; the last bucket is above every bound).
     pub downlinks: [u64; DOWNLINK_BUCKETS],
-    /// Subscriptions to a video paused now: for bandwidth, beyond last-N.
+    /// Subscriptions to a video paused now, in the order of `PauseReason::ALL`.
     pub videos_paused_now: [u64; 2],
     /// Videos paused for a subscriber, since the shard started.
     pub videos_paused: u64,
@@ -98,14 +98,9 @@ impl ShardStats {
         for (cell, count) in self.downlinks.iter().zip(gauges.downlinks) {
             set(cell, count as u64);
         }
-        set(
-            &self.videos_paused_now[0],
-            gauges.videos_paused_bandwidth as u64,
-        );
-        set(
-            &self.videos_paused_now[1],
-            gauges.videos_paused_last_n as u64,
-        );
+        for (cell, count) in self.videos_paused_now.iter().zip(gauges.videos_paused) {
+            set(cell, count as u64);
+        }
         set(&self.videos_paused, counters.videos_paused);
         set(&self.layer_switches[0], counters.layer_switches_down);
         set(&self.layer_switches[1], counters.layer_switches_up);

@@ -96,16 +96,16 @@ fn a_collapsed_downlink_pauses_video_keeps_audio_and_recovers() {
     });
     assert_eq!(
         paused(net.client(weak)),
-        told + net.core.gauges().videos_paused_bandwidth
+        told + net.core.gauges().videos_paused[PauseReason::Bandwidth as usize]
     );
     let drops = net.core.counters().dropped;
     assert!(drops.get(DropReason::PausedForBandwidth) > 0, "{drops:?}");
-    assert!(net.core.gauges().videos_paused_bandwidth >= 1);
+    assert!(net.core.gauges().videos_paused[PauseReason::Bandwidth as usize] >= 1);
 
     // The link heals: the video comes back by itself.
     net.client_mut(weak).loss_down.every = 0;
     let recovered = net.run_until(Duration::from_secs(30), |net| {
-        net.core.gauges().videos_paused_bandwidth == 0
+        net.core.gauges().videos_paused[PauseReason::Bandwidth as usize] == 0
     });
     assert!(
         recovered.is_some(),

@@ -59,8 +59,7 @@ fn sessions_that_never_connect_are_freed_after_the_timeout() {
             demux_addrs: 1,
             // The teacher's own downlink estimate, whichever it is.
             downlinks: gauges.downlinks,
-            videos_paused_bandwidth: 0,
-            videos_paused_last_n: 0,
+            videos_paused: [0; 2],
         },
         "only the connected teacher is left"
     );

@@ -665,13 +665,27 @@ async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resp
 /// (`sfu::DropReason`; per-subscriber reasons count once per subscriber not reached).
 fn write_drops(text: &mut String, stats: &[sfu::StatsSnapshot]) {
     let name = "classroom_dropped_packets_total";
-    let _ = writeln!(text, "# TYPE {name} counter");
+    write_labelled(text, name, "counter", "reason", stats, |s| {
+        s.dropped.by_reason().map(|(r, n)| (r.label(), n)).collect()
+    });
+}
+
+/// One per-shard series with one more label: `name{shard="…",label="…"} value` for each of
+/// `read`'s (label value, value) pairs.
+fn write_labelled(
+    text: &mut String,
+    name: &str,
+    kind: &str,
+    label: &str,
+    stats: &[sfu::StatsSnapshot],
+    read: impl Fn(&sfu::StatsSnapshot) -> Vec<(&'static str, u64)>,
+) {
+    let _ = writeln!(text, "# TYPE {name} {kind}");
     for (shard, snapshot) in stats.iter().enumerate() {
-        for (reason, count) in snapshot.dropped.by_reason() {
-            let reason = reason.label();
+        for (value_of_label, value) in read(snapshot) {
             let _ = writeln!(
                 text,
-                "{name}{{shard=\"{shard}\",reason=\"{reason}\"}} {count}"
+                "{name}{{shard=\"{shard}\",{label}=\"{value_of_label}\"}} {value}"
             );
         }
     }
@@ -723,29 +737,25 @@ fn write_downlink_metrics(text: &mut String, stats: &[sfu::StatsSnapshot]) {
             let _ = writeln!(text, "{name}{{shard=\"{shard}\",le=\"{le}\"}} {cumulative}");
         }
     }
-    let name = "classroom_shard_videos_paused";
-    let _ = writeln!(text, "# TYPE {name} gauge");
-    for (shard, snapshot) in stats.iter().enumerate() {
-        for (reason, count) in ["bandwidth", "last_n"]
-            .iter()
-            .zip(snapshot.videos_paused_now)
-        {
-            let _ = writeln!(
-                text,
-                "{name}{{shard=\"{shard}\",reason=\"{reason}\"}} {count}"
-            );
-        }
-    }
-    let name = "classroom_shard_layer_switches_total";
-    let _ = writeln!(text, "# TYPE {name} counter");
-    for (shard, snapshot) in stats.iter().enumerate() {
-        for (direction, count) in ["down", "up"].iter().zip(snapshot.layer_switches) {
-            let _ = writeln!(
-                text,
-                "{name}{{shard=\"{shard}\",direction=\"{direction}\"}} {count}"
-            );
-        }
-    }
+    write_labelled(
+        text,
+        "classroom_shard_videos_paused",
+        "gauge",
+        "reason",
+        stats,
+        |s| {
+            let paused = sfu::PauseReason::ALL.iter().zip(s.videos_paused_now);
+            paused.map(|(r, count)| (r.label(), count)).collect()
+        },
+    );
+    write_labelled(
+        text,
+        "classroom_shard_layer_switches_total",
+        "counter",
+        "direction",
+        stats,
+        |s| vec![("down", s.layer_switches[0]), ("up", s.layer_switches[1])],
+    );
     let name = "classroom_shard_video_pauses_total";
     let _ = writeln!(text, "# TYPE {name} counter");
     for (shard, snapshot) in stats.iter().enumerate() {
@@ -788,18 +798,17 @@ fn write_tcp_metrics(text: &mut String, stats: &[sfu::StatsSnapshot]) {
             let _ = writeln!(text, "{name}{{shard=\"{shard}\"}} {}", read(snapshot));
         }
     }
-    let name = "classroom_shard_tcp_closed_total";
-    let _ = writeln!(text, "# TYPE {name} counter");
-    for (shard, snapshot) in stats.iter().enumerate() {
-        for reason in sfu::CloseReason::ALL {
-            let _ = writeln!(
-                text,
-                "{name}{{shard=\"{shard}\",reason=\"{}\"}} {}",
-                reason.label(),
-                snapshot.tcp.closed_for(reason)
-            );
-        }
-    }
+    write_labelled(
+        text,
+        "classroom_shard_tcp_closed_total",
+        "counter",
+        "reason",
+        stats,
+        |s| {
+            let closed = sfu::CloseReason::ALL.iter();
+            closed.map(|r| (r.label(), s.tcp.closed_for(*r))).collect()
+        },
+    );
 }
 
 /// Ends grace periods and frees classes, each at its own time: one timer for the node, re-armed

@@ -44,6 +44,19 @@ pub enum PauseReason {
     LastN,
 }
 
+impl PauseReason {
+    /// Every reason, in the order of their gauges.
+    pub const ALL: [PauseReason; 2] = [PauseReason::Bandwidth, PauseReason::LastN];
+
+    /// The `reason` label on `/metrics`.
+    pub fn label(self) -> &'static str {
+        match self {
+            PauseReason::Bandwidth => "bandwidth",
+            PauseReason::LastN => "last_n",
+        }
+    }
+}
+
 /// What a subscriber may receive of one video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Allowance {

@@ -40,7 +40,6 @@ pub struct Gauges {
     /// up to the first bound of [`DOWNLINK_BUCKETS_BPS`], the last those above every bound.
     /// Sessions without an estimate are not counted.
     pub downlinks: [usize; DOWNLINK_BUCKETS],
-    /// Subscriptions to a video paused now, for the subscriber's downlink and by last-N.
-    pub videos_paused_bandwidth: usize,
-    pub videos_paused_last_n: usize,
+    /// Subscriptions to a video paused now, by reason (in the order of `PauseReason::ALL`).
+    pub videos_paused: [usize; 2],
 }

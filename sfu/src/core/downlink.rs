@@ -8,7 +8,7 @@ use str0m::bwe::Bitrate;
 use str0m::media::MediaKind;
 
 use super::allocation::{shares, Allowance, Bps, VideoWant};
-use super::layers::{Layer, LayerPolicy, TrackLayers, UpTo, MAX_LAYERS};
+use super::layers::{Layer, LayerPolicy, UpTo, MAX_LAYERS};
 use super::participant::{Participant, PublishedTrack, SourceTrack};
 use super::{Output, ShardCore};
 use crate::command::{MediaEvent, TrackSource};
@@ -173,7 +173,8 @@ impl ShardCore {
                 MediaKind::Video => {
                     let preferred = sub.out.layer.preferred;
                     let want = VideoWant {
-                        wish: wish(preferred, &track.layers),
+                        // What it would get with no limit from the link.
+                        wish: UpTo::ALL.target(preferred, &track.layers),
                         rates: layer_rates(track, now),
                         beyond_last_n: false,
                     };
@@ -245,11 +246,6 @@ impl ShardCore {
         };
         self.outputs.push_back(Output::Event(subscriber, event));
     }
-}
-
-/// The highest layer a subscriber preferring `preferred` would take, with no limit on its link.
-fn wish(preferred: Layer, layers: &TrackLayers) -> Option<usize> {
-    UpTo::ALL.target(preferred, layers)
 }
 
 /// Tells str0m's estimator what this participant's wishes need, so that it probes up to it

@@ -1,6 +1,8 @@
 //! Why a packet was not forwarded: one name per reason, counted per reason, exported on
 //! `/metrics` as the `reason` label of `classroom_dropped_packets_total`.
 
+use super::allocation::PauseReason;
+
 /// The reason a datagram or a packet went no further. Per-datagram reasons count each datagram
 /// once; per-subscriber reasons (marked) count once for each subscriber the packet did not reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,6 +90,16 @@ impl DropReason {
     fn index(self) -> usize {
         // `ALL` lists the variants in declaration order.
         self as usize
+    }
+}
+
+impl From<PauseReason> for DropReason {
+    /// A packet of a video paused for the subscriber, counted under why it is paused.
+    fn from(reason: PauseReason) -> Self {
+        match reason {
+            PauseReason::Bandwidth => DropReason::PausedForBandwidth,
+            PauseReason::LastN => DropReason::BeyondLastN,
+        }
     }
 }
 

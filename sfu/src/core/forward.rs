@@ -17,9 +17,8 @@ use str0m::media::{MediaKind, Mid, Pt};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite, Vp8Descriptor};
 use str0m::Rtc;
 
-use super::allocation::{Allowance, PauseReason};
 use super::drops::DropReason;
-use super::layers::{Decision, TrackLayers, UpTo, MAX_LAYERS};
+use super::layers::{Decision, TrackLayers, MAX_LAYERS};
 use super::participant::{Participant, Subscription};
 use super::vp8::Vp8Numbers;
 use super::{Output, ShardCore};
@@ -204,13 +203,7 @@ fn write_to_subscriber(
     }
     let mut switch = false;
     if incoming.kind == MediaKind::Video {
-        let policy = match out.allocation.allowance {
-            Allowance::UpTo(slot) => UpTo(slot),
-            Allowance::Paused(PauseReason::Bandwidth) => {
-                return Err(DropReason::PausedForBandwidth)
-            }
-            Allowance::Paused(PauseReason::LastN) => return Err(DropReason::BeyondLastN),
-        };
+        let policy = out.policy().map_err(DropReason::from)?;
         let before = out.layer.current();
         let verdict = out.layer.decide(
             &policy,

@@ -39,7 +39,7 @@ impl ShardCore {
             .participants
             .get(&subscriber)
             .and_then(|p| p.subscriptions.get(&source))
-            .and_then(|s| Some((s.out.layer.preferred, s.out.policy()?)));
+            .and_then(|s| Some((s.out.layer.preferred, s.out.policy().ok()?)));
         let target = self
             .participants
             .get(&source.0)

@@ -40,7 +40,7 @@ pub use drops::{DropReason, Drops, DROP_REASONS};
 use crate::command::{Command, MediaEvent};
 use crate::demux::{Demux, Miss};
 use crate::ids::{ParticipantId, RoomId};
-use allocation::{Allowance, PauseReason};
+use allocation::Allowance;
 use participant::Participant;
 use speaker::SpeakerDetector;
 
@@ -239,17 +239,15 @@ impl ShardCore {
     pub fn gauges(&self) -> Gauges {
         let (demux_ufrags, demux_addrs) = self.demux.len();
         let mut downlinks = [0; DOWNLINK_BUCKETS];
-        let mut paused = [0; 2];
+        let mut videos_paused = [0; 2];
         for participant in self.participants.values() {
             if let Some(estimate) = participant.downlink {
                 let bucket = DOWNLINK_BUCKETS_BPS.partition_point(|bound| *bound < estimate);
                 downlinks[bucket] += 1;
             }
             for sub in participant.subscriptions.values() {
-                match sub.out.allocation.allowance {
-                    Allowance::Paused(PauseReason::Bandwidth) => paused[0] += 1,
-                    Allowance::Paused(PauseReason::LastN) => paused[1] += 1,
-                    Allowance::UpTo(_) => {}
+                if let Allowance::Paused(reason) = sub.out.allocation.allowance {
+                    videos_paused[reason as usize] += 1;
                 }
             }
         }
@@ -265,8 +263,7 @@ impl ShardCore {
             demux_ufrags,
             demux_addrs,
             downlinks,
-            videos_paused_bandwidth: paused[0],
-            videos_paused_last_n: paused[1],
+            videos_paused,
         }
     }
 

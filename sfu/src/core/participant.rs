@@ -10,7 +10,7 @@ use str0m::media::{Direction, MediaKind, Mid, Pt, Rid};
 use str0m::rtp::Ssrc;
 use str0m::Rtc;
 
-use super::allocation::{Allocation, Allowance, Bps};
+use super::allocation::{Allocation, Allowance, Bps, PauseReason};
 use super::keyframe::{KeyframeGate, KEYFRAME_REQUEST_INTERVAL};
 use super::layers::{Layer, LayerSelector, TrackLayers, UpTo, MAX_LAYERS};
 use super::rate::RateMeter;
@@ -125,11 +125,11 @@ impl OutStream {
         }
     }
 
-    /// The layer policy within the downlink's allowance; `None` while the video is paused.
-    pub fn policy(&self) -> Option<UpTo> {
+    /// The layer policy within the downlink's allowance, or why the video is paused.
+    pub fn policy(&self) -> Result<UpTo, PauseReason> {
         match self.allocation.allowance {
-            Allowance::UpTo(slot) => Some(UpTo(slot)),
-            Allowance::Paused(_) => None,
+            Allowance::UpTo(slot) => Ok(UpTo(slot)),
+            Allowance::Paused(reason) => Err(reason),
         }
     }
 
